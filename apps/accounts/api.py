@@ -1,0 +1,87 @@
+"""The accounts contract: login, token refresh, whoami and user management.
+
+Other services import only this module::
+
+    from apps.accounts.api import AccountDescriptions
+    AccountDescriptions.retrieve_user.call({"username": "bob"}, ctx.service_client)
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ucloud.bindings import HttpBinding, RequestSource, http_create, http_retrieve, http_update
+from ucloud.calls import CallDescriptionContainer, Empty, call
+from ucloud.roles import Access, Roles
+
+ROLES = ("USER", "ADMIN")
+
+
+class LoginRequest(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
+class TokenPair(serializers.Serializer):
+    access_token = serializers.CharField()
+    refresh_token = serializers.CharField()
+
+
+class RefreshRequest(serializers.Serializer):
+    refresh_token = serializers.CharField()
+
+
+class AccessToken(serializers.Serializer):
+    access_token = serializers.CharField()
+
+
+class UserInfo(serializers.Serializer):
+    username = serializers.CharField()
+    role = serializers.CharField()
+
+
+class CreateUserRequest(serializers.Serializer):
+    username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    role = serializers.ChoiceField(choices=ROLES, default="USER")
+
+
+class RetrieveUserRequest(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+
+
+class AccountDescriptions(CallDescriptionContainer):
+    namespace = "accounts"
+
+    login = call(
+        request=LoginRequest, response=TokenPair,
+        roles=Roles.PUBLIC, access=Access.READ_WRITE,
+        http=http_update("login"), audit=True,
+        summary="Log in with a username and password",
+        description="Returns an access token and a refresh token; 401 on bad credentials.",
+    )
+    refresh = call(
+        request=RefreshRequest, response=AccessToken,
+        roles=Roles.PUBLIC, access=Access.READ,
+        http=http_update("refresh"),
+        summary="Exchange a refresh token for a new access token",
+    )
+    whoami = call(
+        request=Empty, response=UserInfo,
+        roles=Roles.AUTHENTICATED, access=Access.READ,
+        http=HttpBinding("GET", "whoami", RequestSource.QUERY),
+        summary="The caller's username and role",
+    )
+    create_user = call(
+        request=CreateUserRequest, response=UserInfo,
+        roles=Roles.ADMIN, access=Access.READ_WRITE,
+        http=http_create("users"), audit=True,
+        summary="Create a user (ADMIN only)",
+        description="409 when the username is taken.",
+    )
+    retrieve_user = call(
+        request=RetrieveUserRequest, response=UserInfo,
+        roles=Roles.PRIVILEGED, access=Access.READ,
+        http=http_retrieve("users/retrieve"),
+        summary="Look up a user by username (ADMIN and services)",
+    )

@@ -1,0 +1,30 @@
+"""Accounts controller: thin bindings from calls to ``services``."""
+
+from __future__ import annotations
+
+from apps.accounts import services
+from apps.accounts.api import AccountDescriptions
+from ucloud.context import CallContext
+from ucloud.controllers import Controller, implement
+
+
+class AccountController(Controller):
+    @implement(AccountDescriptions.login)
+    def login(self, ctx: CallContext) -> dict[str, str]:
+        return services.user_login(**ctx.request)
+
+    @implement(AccountDescriptions.refresh)
+    def refresh(self, ctx: CallContext) -> dict[str, str]:
+        return services.token_refresh(**ctx.request)
+
+    @implement(AccountDescriptions.whoami)
+    def whoami(self, ctx: CallContext) -> dict[str, str]:
+        return {"username": ctx.principal.username, "role": ctx.principal.role.value}
+
+    @implement(AccountDescriptions.create_user)
+    def create_user(self, ctx: CallContext) -> dict[str, str]:
+        return services.user_info(services.user_create(**ctx.request))
+
+    @implement(AccountDescriptions.retrieve_user)
+    def retrieve_user(self, ctx: CallContext) -> dict[str, str]:
+        return services.user_info(services.user_retrieve(**ctx.request))

@@ -1,0 +1,104 @@
+"""The files contract: file metadata owned by users and shared between them.
+
+    from apps.files.api import FileDescriptions
+    FileDescriptions.create.call({"path": "/docs/a.txt", "size": 12}, client)
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ucloud.bindings import http_browse, http_create, http_delete, http_retrieve, http_update
+from ucloud.calls import CallDescriptionContainer, Empty, call
+from ucloud.pages import BrowseRequest, page_of
+from ucloud.roles import Access, Roles
+
+MAX_PATH_LENGTH = 4096
+
+
+def validate_path(value: str) -> str:
+    """Absolute, no empty, ``.`` or ``..`` segments, no NUL, at most 4096 chars."""
+    if not value.startswith("/"):
+        raise serializers.ValidationError("Path must be absolute (start with '/').")
+    segments = value[1:].split("/")
+    if any(segment in ("", ".", "..") for segment in segments):
+        raise serializers.ValidationError("Path must not have empty, '.' or '..' segments.")
+    if "\x00" in value:
+        raise serializers.ValidationError("Path must not contain NUL characters.")
+    return value
+
+
+def path_field() -> serializers.CharField:
+    return serializers.CharField(
+        max_length=MAX_PATH_LENGTH, trim_whitespace=False, validators=[validate_path]
+    )
+
+
+class File(serializers.Serializer):
+    id = serializers.IntegerField()
+    path = serializers.CharField()
+    size = serializers.IntegerField()
+    owner = serializers.CharField()
+    shared_with = serializers.ListField(child=serializers.CharField())
+    created_at = serializers.DateTimeField()
+
+
+class CreateFileRequest(serializers.Serializer):
+    path = path_field()
+    size = serializers.IntegerField(min_value=0, max_value=2**63 - 1)
+
+
+class FileIdRequest(serializers.Serializer):
+    id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+
+
+class MoveFileRequest(FileIdRequest):
+    new_path = path_field()
+
+
+class ShareFileRequest(FileIdRequest):
+    username = serializers.CharField(max_length=150)
+
+
+class FileDescriptions(CallDescriptionContainer):
+    namespace = "files"
+
+    create = call(
+        request=CreateFileRequest, response=File,
+        roles=Roles.END_USER, access=Access.READ_WRITE,
+        http=http_create(), audit=True,
+        summary="Create a file entry owned by the caller",
+        description="409 when the caller already has a file at that path.",
+    )
+    browse = call(
+        request=BrowseRequest, response=page_of(File),
+        roles=Roles.END_USER, access=Access.READ,
+        http=http_browse(),
+        summary="Browse the caller's own files and files shared with the caller",
+    )
+    retrieve = call(
+        request=FileIdRequest, response=File,
+        roles=Roles.END_USER, access=Access.READ,
+        http=http_retrieve(),
+        summary="Retrieve one file the caller owns or that is shared with the caller",
+    )
+    move = call(
+        request=MoveFileRequest, response=File,
+        roles=Roles.END_USER, access=Access.READ_WRITE,
+        http=http_update("move"), audit=True,
+        summary="Move (rename) a file the caller owns",
+        description="409 when the caller already has a file at the new path.",
+    )
+    delete = call(
+        request=FileIdRequest, response=Empty,
+        roles=Roles.END_USER, access=Access.READ_WRITE,
+        http=http_delete(), audit=True,
+        summary="Delete a file the caller owns",
+    )
+    share = call(
+        request=ShareFileRequest, response=File,
+        roles=Roles.END_USER, access=Access.READ_WRITE,
+        http=http_update("share"), audit=True,
+        summary="Share a file the caller owns with another user",
+        description="404 when the user does not exist (resolved through accounts).",
+    )

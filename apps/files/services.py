@@ -1,0 +1,111 @@
+"""Business logic of files. Users are resolved through the accounts ``api``.
+
+Only the owner and the users a file is shared with can see it; anyone else
+gets 404, so that existence does not leak. Only the owner changes a file::
+
+    file = file_create(owner="alice", path="/a.txt", size=3)
+    page = file_browse(username="alice", items_per_page=50, next=None)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+
+from apps.accounts.api import AccountDescriptions
+from apps.files.models import File, Share
+from ucloud.client import RPCClient
+from ucloud.exceptions import BadRequest, Conflict, Forbidden, NotFound
+
+
+def file_data(file: File) -> dict[str, Any]:
+    return {
+        "id": file.id,
+        "path": file.path,
+        "size": file.size,
+        "owner": file.owner,
+        "shared_with": sorted(share.username for share in file.shares.all()),
+        "created_at": file.created_at,
+    }
+
+
+def _visible_to(username: str) -> QuerySet[File]:
+    return File.objects.filter(Q(owner=username) | Q(shares__username=username)).distinct()
+
+
+def _get_visible(*, username: str, id: int) -> File:
+    file = _visible_to(username).prefetch_related("shares").filter(id=id).first()
+    if file is None:
+        raise NotFound(f"No file with id {id}", error_code="unknown_file")
+    return file
+
+
+def _get_owned(*, username: str, id: int, for_update: bool = False) -> File:
+    file = _get_visible(username=username, id=id)
+    if file.owner != username:
+        raise Forbidden("Only the owner can change this file", error_code="not_owner")
+    if for_update:
+        return File.objects.select_for_update().get(id=file.id)
+    return file
+
+
+def file_create(*, owner: str, path: str, size: int) -> dict[str, Any]:
+    try:
+        with transaction.atomic():
+            file = File.objects.create(owner=owner, path=path, size=size)
+    except IntegrityError as exc:
+        raise Conflict(f"A file already exists at {path}", error_code="path_exists") from exc
+    return file_data(file)
+
+
+def file_browse(*, username: str, items_per_page: int, next: str | None = None) -> dict[str, Any]:
+    files = _visible_to(username).prefetch_related("shares").order_by("id")
+    if next:
+        try:
+            after = int(next)
+        except ValueError as exc:
+            raise BadRequest("Invalid page token", error_code="invalid_request",
+                             errors={"next": ["Not a valid page token."]}) from exc
+        files = files.filter(id__gt=after)
+    page = list(files[: items_per_page + 1])
+    has_more = len(page) > items_per_page
+    page = page[:items_per_page]
+    return {
+        "items": [file_data(file) for file in page],
+        "next": str(page[-1].id) if has_more else None,
+    }
+
+
+def file_retrieve(*, username: str, id: int) -> dict[str, Any]:
+    return file_data(_get_visible(username=username, id=id))
+
+
+def file_move(*, username: str, id: int, new_path: str) -> dict[str, Any]:
+    try:
+        with transaction.atomic():
+            file = _get_owned(username=username, id=id, for_update=True)
+            file.path = new_path
+            file.save(update_fields=["path"])
+    except IntegrityError as exc:
+        raise Conflict(f"A file already exists at {new_path}", error_code="path_exists") from exc
+    return file_data(file)
+
+
+def file_delete(*, username: str, id: int) -> None:
+    with transaction.atomic():
+        _get_owned(username=username, id=id, for_update=True).delete()
+
+
+def file_share(*, username: str, id: int, target: str, accounts: RPCClient) -> dict[str, Any]:
+    """Share with ``target``, who must exist in accounts (asked as this service)."""
+    file = _get_owned(username=username, id=id)
+    if target == username:
+        raise BadRequest("A file cannot be shared with its owner", error_code="invalid_request",
+                         errors={"username": ["This is the file's owner."]})
+    # Raises RPCException(404) for an unknown user, on either transport.
+    AccountDescriptions.retrieve_user.call({"username": target}, accounts)
+    with transaction.atomic():
+        Share.objects.get_or_create(file=file, username=target)
+    return file_retrieve(username=username, id=id)

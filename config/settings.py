@@ -1,0 +1,133 @@
+"""Settings of the example project, read from the environment (django-environ).
+
+Every variable has a development default except where production needs a
+real value; see README.md, "Configuration"::
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ucloud UCLOUD_SERVICES=files ./manage.py runserver
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+from ucloud.topology import parse_service_urls, parse_services
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# The default key is only good for development; set DJANGO_SECRET_KEY (or
+# UCLOUD_SIGNING_KEY) to the same value in every process of a deployment.
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me-0123456789abcdef")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "ucloud",
+    "apps.accounts",
+    "apps.files",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "ucloud.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ucloud-kit services",
+    "DESCRIPTION": "Calls of every service, generated from their descriptions.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+REDIS_URL = env.str("REDIS_URL", default="") or None
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or None
+ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="") or None
+
+UCLOUD = {
+    "SERVICES": parse_services(env.str("UCLOUD_SERVICES", default="")),
+    "SERVICE_URLS": parse_service_urls(env.str("UCLOUD_SERVICE_URLS", default="")),
+    "GATEWAY_URL": env.str("UCLOUD_GATEWAY_URL", default="") or None,
+    "FORCE_HTTP": env.bool("UCLOUD_FORCE_HTTP", default=False),
+    "SIGNING_KEY": env.str("UCLOUD_SIGNING_KEY", default="") or None,
+    "HTTP_CONNECT_TIMEOUT": env.float("UCLOUD_HTTP_CONNECT_TIMEOUT", default=5.0),
+    "HTTP_READ_TIMEOUT": env.float("UCLOUD_HTTP_READ_TIMEOUT", default=30.0),
+    "REDIS_URL": REDIS_URL,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "ucloud": {"handlers": ["console"], "level": env.str("UCLOUD_LOG_LEVEL", default="WARNING")},
+        "ucloud.audit": {
+            "handlers": ["console"],
+            "level": env.str("UCLOUD_AUDIT_LEVEL", default="WARNING"),
+            "propagate": False,
+        },
+    },
+}
+
+# Without a broker, tasks run eagerly in process (the embedded default).
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True

@@ -1,0 +1,13 @@
+"""The kit's own app config: registers the system checks."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class UcloudConfig(AppConfig):
+    name = "ucloud"
+    verbose_name = "ucloud kit"
+
+    def ready(self) -> None:
+        from ucloud import checks  # noqa: F401  (registers the checks)

@@ -1,0 +1,1 @@
+"""System checks of the kit (``ucloud.E0xx``); filled in by later commits."""

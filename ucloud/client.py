@@ -1,0 +1,52 @@
+"""Client side of calls: who is calling, and for whom.
+
+``RPCClient`` carries a principal (and its token); the transport is chosen
+per call from the topology, so the same code works together and apart::
+
+    client = RPCClient.for_token(access_token)          # as a user
+    client = RPCClient.for_service("files")             # as the files service
+    page = FileDescriptions.browse.call({"items_per_page": 10}, client)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ucloud.principal import GUEST, Principal
+from ucloud.tokens import decode_access_token, service_principal
+
+if TYPE_CHECKING:
+    from ucloud.calls import CallDescription
+
+
+class RPCClient:
+    def __init__(
+        self,
+        principal: Principal = GUEST,
+        *,
+        caused_by: str | None = None,
+        force_http: bool | None = None,
+    ) -> None:
+        self.principal = principal
+        # Job id of the call this client was made for, sent as Caused-By.
+        self.caused_by = caused_by
+        # None follows UCLOUD["FORCE_HTTP"]; True/False overrides it.
+        self.force_http = force_http
+
+    @classmethod
+    def for_token(cls, token: str, **kwargs: Any) -> RPCClient:
+        """A client acting as the holder of ``token`` (validated here)."""
+        return cls(decode_access_token(token), **kwargs)
+
+    @classmethod
+    def for_service(cls, service: str, **kwargs: Any) -> RPCClient:
+        """A client acting as ``service`` itself, with a SERVICE-role token."""
+        return cls(service_principal(service), **kwargs)
+
+    def call(self, call: CallDescription, request: Any) -> Any:
+        from ucloud.transports import transport_for
+
+        return transport_for(call, self.force_http).call(call, request, self)
+
+    def __repr__(self) -> str:
+        return f"<RPCClient {self.principal.role.value} {self.principal.username!r}>"

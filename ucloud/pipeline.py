@@ -1,0 +1,111 @@
+"""The one pipeline every call runs through, in-process or over HTTP.
+
+Role and scope check, request validation, the handler, response
+serialization, error mapping and audit happen here and only here, so a call
+behaves the same whichever transport delivered it::
+
+    data = execute(FileDescriptions.create, {"path": "/a", "size": 1}, principal,
+                   handler=controller.create, job_id=new_job_id())
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.http import Http404
+from rest_framework.exceptions import ValidationError
+
+from ucloud import audit
+from ucloud.calls import CallDescription
+from ucloud.context import CallContext
+from ucloud.exceptions import (
+    BadRequest,
+    Forbidden,
+    InternalServerError,
+    NotFound,
+    RPCException,
+    Unauthorized,
+)
+from ucloud.principal import Principal
+from ucloud.roles import Role
+
+logger = logging.getLogger("ucloud.rpc")
+
+Handler = Callable[[CallContext], Any]
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+def authorize(call: CallDescription, principal: Principal) -> None:
+    """Raise 401 or 403 unless ``principal`` may make ``call``."""
+    if principal.role not in call.roles:
+        if principal.role is Role.GUEST:
+            raise Unauthorized()
+        raise Forbidden(f"{call.full_name} is not allowed for role {principal.role.value}")
+    if principal.role is not Role.GUEST and not principal.has_scope(call.scope):
+        raise Forbidden(f"Token lacks the scope {call.scope}", error_code="missing_scope")
+
+
+def validate(call: CallDescription, data: Any) -> Any:
+    serializer = call.request(data={} if data is None else data)
+    if not serializer.is_valid():
+        raise BadRequest("Invalid request", error_code="invalid_request", errors=serializer.errors)
+    return serializer.validated_data
+
+
+def _as_rpc_exception(exc: Exception, call: CallDescription) -> RPCException:
+    if isinstance(exc, RPCException):
+        return exc
+    if isinstance(exc, ValidationError):
+        return BadRequest("Invalid request", error_code="invalid_request", errors=exc.detail)
+    if isinstance(exc, (Http404, ObjectDoesNotExist)):
+        return NotFound()
+    if isinstance(exc, PermissionDenied):
+        return Forbidden()
+    # Unknown failures are logged here with their traceback and cross the
+    # boundary without internals.
+    logger.exception("Unhandled error in %s", call.full_name)
+    return InternalServerError()
+
+
+def execute(
+    call: CallDescription,
+    data: Any,
+    principal: Principal,
+    *,
+    handler: Handler,
+    job_id: str,
+    caused_by: str | None = None,
+) -> Any:
+    """Run ``call`` for ``principal``; return response data or raise ``RPCException``."""
+    started = time.perf_counter()
+    status = call.http.success_status
+    try:
+        authorize(call, principal)
+        request = validate(call, data)
+        ctx = CallContext(call, request, principal, job_id, caused_by)
+        return call.response(handler(ctx)).data
+    except Exception as exc:
+        error = _as_rpc_exception(exc, call)
+        status = error.status
+        if error is exc:
+            raise
+        raise error from exc
+    finally:
+        if call.audit:
+            audit.record(
+                call_name=call.full_name,
+                principal=principal,
+                status=status,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                job_id=job_id,
+                caused_by=caused_by,
+                request=data,
+            )

@@ -1,0 +1,53 @@
+"""URL routes generated from the call descriptions of the services served here.
+
+One route per path; its HTTP methods dispatch to the calls bound there::
+
+    urlpatterns = [*api_urlpatterns()]   # api/files, api/files/browse, ...
+"""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from ucloud import registry, topology
+from ucloud.calls import CallDescription
+from ucloud.controllers import Controller, implementations
+
+
+def _routes() -> dict[str, tuple[type[Controller], dict[str, CallDescription]]]:
+    routes: dict[str, tuple[type[Controller], dict[str, CallDescription]]] = {}
+    for call, impls in implementations().items():
+        if not impls or not topology.is_served(registry.service_of(call)):
+            continue
+        controller = impls[0][0]
+        existing = routes.setdefault(call.path, (controller, {}))
+        if existing[0] is not controller:
+            raise TypeError(
+                f"/{call.path} is served by both {existing[0].__name__} and "
+                f"{controller.__name__}; calls sharing a path need one controller"
+            )
+        method = call.http.method.lower()
+        if method in existing[1]:
+            raise TypeError(
+                f"{method.upper()} /{call.path} is bound to both "
+                f"{existing[1][method].full_name} and {call.full_name}"
+            )
+        existing[1][method] = call
+    return routes
+
+
+def api_urlpatterns() -> list[URLPattern]:
+    patterns = []
+    for route, (controller, calls) in sorted(_routes().items()):
+        methods = sorted(calls)
+        # Only the bound methods are allowed, so that an implementation named
+        # like an HTTP verb (``delete``) is never dispatched to directly.
+        allowed = [*methods, *(["head"] if "get" in calls else []), "options"]
+        view = controller.as_view(
+            dict.fromkeys(methods, "serve_call"),
+            ucloud_calls=calls,
+            http_method_names=allowed,
+        )
+        name = "-".join(sorted(call.full_name for call in calls.values()))
+        patterns.append(path(route, view, name=name))
+    return patterns

@@ -1,0 +1,93 @@
+"""The kit's settings: one namespaced ``UCLOUD`` dict read lazily with defaults.
+
+Modelled on DRF's ``api_settings``: unknown keys are an error, values are read
+on first access, and ``override_settings(UCLOUD=...)`` reloads them::
+
+    from ucloud.settings import ucloud_settings
+    ucloud_settings.HTTP_READ_TIMEOUT   # 30.0 unless UCLOUD says otherwise
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+
+DEFAULTS: dict[str, Any] = {
+    # Services this process serves; None means every installed service.
+    "SERVICES": None,
+    # Where services that are not served here live: {"accounts": "http://..."}.
+    "SERVICE_URLS": {},
+    # One URL in front of every service, used when SERVICE_URLS has no entry.
+    "GATEWAY_URL": None,
+    # Send every call over HTTP, even to services served here (tests, debugging).
+    "FORCE_HTTP": False,
+    # HMAC key for JWTs; None means settings.SECRET_KEY.
+    "SIGNING_KEY": None,
+    "JWT_ALGORITHM": "HS256",
+    "ACCESS_TOKEN_LIFETIME": 600,
+    "REFRESH_TOKEN_LIFETIME": 60 * 60 * 24 * 14,
+    "SERVICE_TOKEN_LIFETIME": 600,
+    # Seconds; a connect failure maps to 502, a timeout to 504.
+    "HTTP_CONNECT_TIMEOUT": 5.0,
+    "HTTP_READ_TIMEOUT": 30.0,
+    "HTTP_MAX_CONNECTIONS": 100,
+    # Keep below the servers' keep-alive timeout so that idle pooled
+    # connections are dropped by us before the server closes them.
+    "HTTP_KEEPALIVE_EXPIRY": 1.5,
+    # Redis used by health checks (and later by streams and locks).
+    "REDIS_URL": None,
+}
+
+
+class UcloudSettings:
+    """Attribute access to ``settings.UCLOUD`` merged over ``DEFAULTS``."""
+
+    def __init__(self, defaults: dict[str, Any] | None = None) -> None:
+        self.defaults = defaults or DEFAULTS
+        self._cached: set[str] = set()
+        self._user: dict[str, Any] | None = None
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        if self._user is None:
+            user = getattr(settings, "UCLOUD", {}) or {}
+            unknown = sorted(set(user) - set(self.defaults))
+            if unknown:
+                raise ImproperlyConfigured(
+                    f"Unknown UCLOUD setting(s): {', '.join(unknown)}. "
+                    f"Known: {', '.join(sorted(self.defaults))}."
+                )
+            self._user = dict(user)
+        return self._user
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in self.defaults:
+            raise AttributeError(f"Invalid UCLOUD setting: {name!r}")
+        value = self.user_settings.get(name, self.defaults[name])
+        self._cached.add(name)
+        setattr(self, name, value)
+        return value
+
+    def reload(self) -> None:
+        for name in self._cached:
+            delattr(self, name)
+        self._cached.clear()
+        self._user = None
+
+
+ucloud_settings = UcloudSettings()
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("UCLOUD", "SECRET_KEY"):
+        ucloud_settings.reload()
+        # Caches derived from settings (transports, HTTP client) follow.
+        from ucloud import topology
+
+        topology.reset()
+
+
+setting_changed.connect(_reload)

@@ -1,0 +1,160 @@
+"""Transports: how a call reaches its service.
+
+``InProcessTransport`` runs the pipeline directly (no HTTP, no JSON);
+``HttpTransport`` sends the call to the service's URL with one pooled
+keep-alive ``httpx.Client`` per process. Callers never pick one by hand::
+
+    transport_for(FileDescriptions.create).call(call, request, client)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import TYPE_CHECKING, Any, Protocol
+
+import httpx
+from rest_framework.utils.encoders import JSONEncoder
+
+from ucloud import registry, topology
+from ucloud.bindings import RequestSource
+from ucloud.calls import CallDescription
+from ucloud.controllers import handler_for
+from ucloud.exceptions import BadGateway, GatewayTimeout, RPCException
+from ucloud.pipeline import execute, new_job_id
+from ucloud.settings import ucloud_settings
+
+if TYPE_CHECKING:
+    from ucloud.client import RPCClient
+
+
+class Transport(Protocol):
+    def call(self, call: CallDescription, request: Any, client: RPCClient) -> Any: ...
+
+
+class InProcessTransport:
+    """Runs the call's pipeline in this process and thread."""
+
+    def call(self, call: CallDescription, request: Any, client: RPCClient) -> Any:
+        return execute(
+            call,
+            request,
+            client.principal,
+            handler=handler_for(call),
+            job_id=new_job_id(),
+            caused_by=client.caused_by,
+        )
+
+
+class _SharedHttpClient:
+    """One ``httpx.Client`` per process, made again after a fork."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = 0
+        self._client: httpx.Client | None = None
+
+    def get(self) -> httpx.Client:
+        client = self._client
+        if client is not None and self._pid == os.getpid():
+            return client
+        with self._lock:
+            if self._client is None or self._pid != os.getpid():
+                timeout = httpx.Timeout(
+                    ucloud_settings.HTTP_READ_TIMEOUT,
+                    connect=ucloud_settings.HTTP_CONNECT_TIMEOUT,
+                )
+                limits = httpx.Limits(
+                    max_connections=ucloud_settings.HTTP_MAX_CONNECTIONS,
+                    max_keepalive_connections=ucloud_settings.HTTP_MAX_CONNECTIONS,
+                    keepalive_expiry=ucloud_settings.HTTP_KEEPALIVE_EXPIRY,
+                )
+                # retries=0: a non-idempotent call is never sent twice.
+                transport = httpx.HTTPTransport(retries=0, limits=limits)
+                self._client = httpx.Client(timeout=timeout, transport=transport)
+                self._pid = os.getpid()
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None and self._pid == os.getpid():
+                self._client.close()
+            self._client = None
+
+
+shared_http_client = _SharedHttpClient()
+_encoder = JSONEncoder()
+
+
+def _error_from_response(response: httpx.Response, service: str) -> RPCException:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and "why" in body:
+        return RPCException(
+            str(body["why"]),
+            response.status_code,
+            str(body.get("error_code") or "remote_error"),
+            errors=body.get("errors"),
+        )
+    why = f"{service} answered {response.status_code} {response.reason_phrase}"
+    return RPCException(why, response.status_code, "remote_error")
+
+
+class HttpTransport:
+    """Sends calls to ``base_url`` as the principal of the client."""
+
+    def __init__(self, service: str, base_url: str) -> None:
+        self.service = service
+        self.base_url = base_url
+
+    def call(self, call: CallDescription, request: Any, client: RPCClient) -> Any:
+        headers = {"Job-Id": new_job_id(), "Accept": "application/json"}
+        if client.principal.token:
+            headers["Authorization"] = f"Bearer {client.principal.token}"
+        if client.caused_by:
+            headers["Caused-By"] = client.caused_by
+        url = f"{self.base_url}/{call.path}"
+        params = content = None
+        if call.http.source is RequestSource.QUERY:
+            params = {k: v for k, v in (request or {}).items() if v is not None}
+        else:
+            content = _encoder.encode({} if request is None else request).encode()
+            headers["Content-Type"] = "application/json"
+        try:
+            response = shared_http_client.get().request(
+                call.http.method, url, params=params, content=content, headers=headers
+            )
+        except httpx.TimeoutException as exc:
+            raise GatewayTimeout(f"{self.service} did not answer {call.full_name} in time") from exc
+        except httpx.TransportError as exc:
+            raise BadGateway(f"{self.service} is unreachable at {self.base_url}: {exc}") from exc
+        if response.status_code >= 400:
+            raise _error_from_response(response, self.service)
+        try:
+            return json.loads(response.content) if response.content else None
+        except ValueError as exc:
+            raise BadGateway(f"{self.service} answered with malformed JSON") from exc
+
+
+_in_process = InProcessTransport()
+_http: dict[str, HttpTransport] = {}
+
+
+def transport_for(call: CallDescription, force_http: bool | None = None) -> Transport:
+    service = registry.service_of(call)
+    if force_http is None:
+        force_http = ucloud_settings.FORCE_HTTP
+    if not force_http and topology.is_served(service):
+        return _in_process
+    transport = _http.get(service)
+    if transport is None:
+        transport = _http[service] = HttpTransport(service, topology.service_url(service))
+    return transport
+
+
+def reset() -> None:
+    _http.clear()
+    shared_http_client.close()

@@ -1,0 +1,24 @@
+"""URLs of the kit: generated API routes, ``/status``, the OpenAPI schema.
+
+Include it at the root of the project::
+
+    urlpatterns = [path("admin/", admin.site.urls), path("", include("ucloud.urls"))]
+"""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from ucloud.errors import api_not_found
+from ucloud.health import status
+from ucloud.routes import api_urlpatterns
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("status", status, name="ucloud-status"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="ucloud-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="ucloud-schema"), name="ucloud-docs"),
+    *api_urlpatterns(),
+    # Anything else under /api/ is a call this process does not serve.
+    re_path(r"^api/", api_not_found),
+]
