@@ -1,1 +1,420 @@
-"""System checks of the kit (``ucloud.E0xx``); filled in by later commits."""
+"""System checks of the kit: the rules that keep services apart (``ucloud.E0xx``).
+
+Each check is a small function registered with Django under the ``ucloud``
+tag. Called without arguments it checks the project; its keyword arguments
+take explicit inputs instead, which is how the tests provoke each error::
+
+    python manage.py check --tag ucloud
+    check_route_collisions(calls=[Shop.create, Shop.add])   # [Error(... ucloud.E006)]
+
+| id | what is wrong |
+|---|---|
+| E001 | a call is implemented by more than one controller method |
+| E002 | a call of an installed service is never implemented |
+| E003 | a service imports another service's modules other than its ``api`` |
+| E004 | a model relation (FK, one-to-one, many-to-many) crosses services |
+| E005 | ``UCLOUD["SERVICES"]`` names a service that is not installed |
+| E006 | two calls are bound to the same HTTP method and path |
+| E007 | calls sharing a path are implemented by different controllers |
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.apps import AppConfig, apps
+from django.core.checks import CheckMessage, Error, register
+from django.db import models
+
+from ucloud import registry
+from ucloud.calls import CallDescription, CallDescriptionContainer, containers
+from ucloud.controllers import implementations as current_implementations
+from ucloud.service import Service
+from ucloud.settings import ucloud_settings
+from ucloud.topology import parse_services
+
+TAG = "ucloud"
+
+Implementations = Mapping[CallDescription, Sequence[tuple[type, str]]]
+
+
+def _method_name(impl: tuple[type, str]) -> str:
+    controller, method = impl
+    return f"{controller.__module__}.{controller.__qualname__}.{method}"
+
+
+def _join(names: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _container_path(call: CallDescription) -> str:
+    container = call.container
+    if container is None:
+        return call.full_name
+    return f"{container.__module__}.{container.__qualname__}.{call.name}"
+
+
+# ---------------------------------------------------------------- calls
+
+
+@register(TAG)
+def check_duplicate_implementations(
+    app_configs: Sequence[AppConfig] | None = None,
+    *,
+    implementations: Implementations | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
+    """E001: a call implemented by two controller methods."""
+    impls = current_implementations() if implementations is None else implementations
+    errors: list[CheckMessage] = []
+    for call, found in impls.items():
+        if len(found) < 2:
+            continue
+        methods = [_method_name(impl) for impl in found]
+        errors.append(
+            Error(
+                f"Call {call.full_name} is implemented {len(found)} times: {_join(methods)}.",
+                hint=(
+                    f"Keep exactly one method decorated with @implement({_container_path(call)}) "
+                    f"and remove the others; only {methods[0]} would ever be called."
+                ),
+                id="ucloud.E001",
+            )
+        )
+    return errors
+
+
+def _service_containers() -> list[type[CallDescriptionContainer]]:
+    """Containers declared in a module of a registered service."""
+    found = []
+    for container in containers().values():
+        try:
+            registry.service_of_module(container.__module__)
+        except LookupError:
+            continue
+        found.append(container)
+    return found
+
+
+@register(TAG)
+def check_unimplemented_calls(
+    app_configs: Sequence[AppConfig] | None = None,
+    *,
+    declared: Iterable[type[CallDescriptionContainer]] | None = None,
+    implementations: Implementations | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
+    """E002: a call declared by a service (in ``declared``) that nothing implements."""
+    sources = _service_containers() if declared is None else declared
+    impls = current_implementations() if implementations is None else implementations
+    errors: list[CheckMessage] = []
+    for container in sources:
+        for call in container.calls():
+            if impls.get(call):
+                continue
+            errors.append(
+                Error(
+                    f"Call {call.full_name} is declared in "
+                    f"{container.__module__}.{container.__qualname__} but no controller "
+                    "implements it; it would answer 404 not_implemented.",
+                    hint=(
+                        "Add a method decorated with "
+                        f"@implement({container.__qualname__}.{call.name}) to a Controller in "
+                        "the service's rpc module, or remove the call from the contract."
+                    ),
+                    id="ucloud.E002",
+                )
+            )
+    return errors
+
+
+def _all_calls() -> list[CallDescription]:
+    return [call for container in containers().values() for call in container.calls()]
+
+
+@register(TAG)
+def check_route_collisions(
+    app_configs: Sequence[AppConfig] | None = None,
+    *,
+    calls: Iterable[CallDescription] | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
+    """E006: two calls bound to the same HTTP method and path."""
+    by_route: dict[tuple[str, str], list[CallDescription]] = defaultdict(list)
+    for call in _all_calls() if calls is None else calls:
+        by_route[(call.http.method.upper(), call.path)].append(call)
+    errors: list[CheckMessage] = []
+    for (method, path), bound in by_route.items():
+        if len(bound) < 2:
+            continue
+        names = [call.full_name for call in bound]
+        errors.append(
+            Error(
+                f"{method} /{path} is bound to {len(bound)} calls: {_join(names)}; "
+                "a request could reach only one of them.",
+                hint=(
+                    "Give all but one of them another http binding (a different subpath or "
+                    "method), e.g. http=http_update('<operation>')."
+                ),
+                id="ucloud.E006",
+            )
+        )
+    return errors
+
+
+@register(TAG)
+def check_route_controllers(
+    app_configs: Sequence[AppConfig] | None = None,
+    *,
+    implementations: Implementations | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
+    """E007: calls sharing a path implemented by different controllers.
+
+    One route serves every method of a path through one controller class,
+    so ``ucloud.routes`` refuses to build such routes.
+    """
+    impls = current_implementations() if implementations is None else implementations
+    by_path: dict[str, dict[type, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for call, found in impls.items():
+        if found:
+            by_path[call.path][found[0][0]].append(call.full_name)
+    errors: list[CheckMessage] = []
+    for path, controllers in by_path.items():
+        if len(controllers) < 2:
+            continue
+        served = [
+            f"{controller.__qualname__} ({', '.join(names)})"
+            for controller, names in controllers.items()
+        ]
+        errors.append(
+            Error(
+                f"/{path} is served by {len(controllers)} controllers: {_join(served)}.",
+                hint="Implement every call bound to one path in the same Controller class.",
+                id="ucloud.E007",
+            )
+        )
+    return errors
+
+
+# ---------------------------------------------------------------- topology
+
+
+@register(TAG)
+def check_served_services(
+    app_configs: Sequence[AppConfig] | None = None,
+    *,
+    wanted: str | list[str] | tuple[str, ...] | None = None,
+    installed: Collection[str] | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
+    """E005: ``UCLOUD["SERVICES"]`` names a service that is not installed.
+
+    ``topology.served_services()`` raises for the same reason at run time.
+    Django's URL check builds the routes, which asks the topology, so a full
+    ``manage.py check`` stops with that exception first; ``manage.py check
+    --tag ucloud`` reports this error instead.
+    """
+    if wanted is None:
+        wanted = ucloud_settings.SERVICES
+    known = set(registry.services() if installed is None else installed)
+    names = parse_services(wanted) or []
+    unknown = [name for name in names if name not in known]
+    if not unknown:
+        return []
+    what = "is not an installed service" if len(unknown) == 1 else "are not installed services"
+    return [
+        Error(
+            f"UCLOUD['SERVICES'] names {_join(unknown)}, which {what}.",
+            hint=(
+                f"Installed services: {', '.join(sorted(known)) or 'none'}. Fix UCLOUD_SERVICES "
+                "(or UCLOUD['SERVICES']), or add the service's app to INSTALLED_APPS."
+            ),
+            id="ucloud.E005",
+        )
+    ]
+
+
+# ---------------------------------------------------------------- imports
+
+
+@dataclass(frozen=True)
+class ServiceSource:
+    """Where a service's code lives: its label, dotted package and directory."""
+
+    label: str
+    package: str
+    path: Path
+
+    @classmethod
+    def of(cls, config: AppConfig) -> ServiceSource:
+        return cls(label=config.label, package=config.name, path=Path(config.path))
+
+    def module_of(self, file: Path) -> tuple[str, bool]:
+        """Dotted module name of ``file`` and whether it is a package ``__init__``."""
+        parts = [self.package, *file.relative_to(self.path).with_suffix("").parts]
+        if parts[-1] == "__init__":
+            return ".".join(parts[:-1]), True
+        return ".".join(parts), False
+
+    def display(self, file: Path) -> str:
+        """``file`` relative to the directory holding the top-level package."""
+        root = self.path.parents[self.package.count(".")]
+        try:
+            return str(file.relative_to(root))
+        except ValueError:
+            return str(file)
+
+
+def _imported_modules(tree: ast.AST, module: str, is_package: bool) -> Iterator[tuple[int, str]]:
+    """(line, dotted target) of every import; ``from m import n`` yields ``m.n``."""
+    package = module if is_package else module.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                if node.level - 1 >= len(parts):
+                    continue  # beyond the top-level package: Python rejects it too
+                kept = parts[: len(parts) - (node.level - 1)]
+                base = ".".join([*kept, base] if base else kept)
+            for alias in node.names:
+                yield node.lineno, base if alias.name == "*" else f"{base}.{alias.name}"
+
+
+def _owner(target: str, sources: Sequence[ServiceSource]) -> ServiceSource | None:
+    owners = [s for s in sources if target == s.package or target.startswith(s.package + ".")]
+    return max(owners, key=lambda s: len(s.package), default=None)
+
+
+def _is_api(target: str, owner: ServiceSource) -> bool:
+    api = f"{owner.package}.api"
+    return target == api or target.startswith(api + ".")
+
+
+def _python_files(path: Path) -> list[Path]:
+    return sorted(file for file in path.rglob("*.py") if "__pycache__" not in file.parts)
+
+
+def _import_errors(source: ServiceSource, sources: Sequence[ServiceSource]) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    for file in _python_files(source.path):
+        try:
+            tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
+        except (SyntaxError, UnicodeDecodeError):
+            continue  # Python itself reports these when the module is imported
+        module, is_package = source.module_of(file)
+        for line, target in sorted(_imported_modules(tree, module, is_package)):
+            owner = _owner(target, sources)
+            if owner is None or owner.label == source.label or _is_api(target, owner):
+                continue
+            errors.append(
+                Error(
+                    f"{source.display(file)}:{line}: service '{source.label}' imports "
+                    f"{target}, which belongs to service '{owner.label}'; only "
+                    f"{owner.package}.api may be imported from another service.",
+                    hint=(
+                        f"Import {owner.package}.api instead and make its calls with an RPC "
+                        f"client: service '{owner.label}' may run in another process with "
+                        "another database. Code both services need belongs in the kit."
+                    ),
+                    id="ucloud.E003",
+                )
+            )
+    return errors
+
+
+def _selected_services(app_configs: Sequence[AppConfig] | None) -> list[Service]:
+    services = list(registry.services().values())
+    if app_configs is None:
+        return services
+    chosen = {config.label for config in app_configs}
+    return [service for service in services if service.label in chosen]
+
+
+@register(TAG)
+def check_service_imports(
+    app_configs: Sequence[AppConfig] | None = None,
+    *,
+    sources: Sequence[ServiceSource] | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
+    """E003: a service imports a module of another service other than its ``api``.
+
+    Scans the source of each service with ``ast`` (nothing is imported), so a
+    forbidden import is found even in code no test runs.
+    """
+    every = [ServiceSource.of(s) for s in registry.services().values()]
+    if sources is None:
+        checked = [ServiceSource.of(s) for s in _selected_services(app_configs)]
+    else:
+        every, checked = list(sources), list(sources)
+    return [error for source in checked for error in _import_errors(source, every)]
+
+
+# ---------------------------------------------------------------- models
+
+
+def _related_label(field: models.Field[Any, Any], model: type[models.Model]) -> tuple[str, str]:
+    """(app label, display name) of the model ``field`` points to, resolved or not."""
+    target = field.remote_field.model if field.remote_field else None
+    if isinstance(target, str):
+        # A lazy reference the registry has not resolved: "app.Model", "Model" or "self".
+        app_label, dot, _ = target.rpartition(".")
+        return (app_label if dot else model._meta.app_label), target
+    if isinstance(target, type) and issubclass(target, models.Model):
+        return target._meta.app_label, target._meta.label
+    return model._meta.app_label, str(target)
+
+
+@register(TAG)
+def check_cross_service_relations(
+    app_configs: Sequence[AppConfig] | None = None,
+    *,
+    model_classes: Iterable[type[models.Model]] | None = None,
+    services: Collection[str] | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
+    """E004: a relation from a model of one service to a model of another.
+
+    Relations to apps that are not services (``django.contrib.auth``'s
+    ``Group``, say) are fine; ``AUTH_USER_MODEL`` is not when a service owns it.
+    """
+    labels = set(registry.services() if services is None else services)
+    if model_classes is None:
+        chosen = {s.label for s in _selected_services(app_configs)}
+        model_classes = [m for m in apps.get_models() if m._meta.app_label in chosen]
+    errors: list[CheckMessage] = []
+    for model in model_classes:
+        own = model._meta.app_label
+        if own not in labels:
+            continue
+        for field in [*model._meta.local_fields, *model._meta.local_many_to_many]:
+            if not field.is_relation:
+                continue
+            target_label, target = _related_label(field, model)
+            if target_label == own or target_label not in labels:
+                continue
+            errors.append(
+                Error(
+                    f"{model._meta.label}.{field.name} is a {type(field).__name__} to "
+                    f"{target}, a model of service '{target_label}'; services must not "
+                    "share tables, they may run with separate databases.",
+                    hint=(
+                        "Store the other side's key (e.g. a username or id) in a plain field "
+                        f"and read the object through the api of service '{target_label}' with "
+                        "an RPC client."
+                    ),
+                    id="ucloud.E004",
+                )
+            )
+    return errors

@@ -1,0 +1,126 @@
+"""``GET /status``: served services and the health of their dependencies,
+checked against real engines (SQLite/PostgreSQL, Redis) and against real
+engines that are down (a port nothing listens on)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def closed_port() -> int:
+    """A loopback port that was free a moment ago and that nobody listens on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def ucloud(**changes: Any) -> override_settings:
+    """The project's UCLOUD setting with ``changes`` applied."""
+    return override_settings(UCLOUD={**settings.UCLOUD, **changes})
+
+
+@pytest.mark.django_db
+def test_status_lists_the_served_services_and_a_healthy_database(client):
+    with ucloud(REDIS_URL=None):
+        response = client.get("/status")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "services": ["accounts", "files"],
+        "dependencies": {"database": {"ok": True}},
+    }
+
+
+@pytest.mark.django_db
+def test_status_lists_only_the_services_served_by_this_process(client):
+    with ucloud(SERVICES=["files"], REDIS_URL=None):
+        response = client.get("/status")
+
+    assert response.status_code == 200
+    assert response.json()["services"] == ["files"]
+
+
+@pytest.mark.django_db
+@pytest.mark.redis
+def test_status_reports_a_reachable_redis_as_ok(client, redis_url):
+    with ucloud(REDIS_URL=redis_url):
+        response = client.get("/status")
+
+    assert response.status_code == 200
+    assert response.json()["dependencies"] == {"database": {"ok": True}, "redis": {"ok": True}}
+
+
+@pytest.mark.django_db
+def test_status_is_503_when_redis_refuses_connections(client):
+    with ucloud(REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0"):
+        response = client.get("/status")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["dependencies"] == {
+        "database": {"ok": True},
+        "redis": {"ok": False, "error": "ConnectionError"},
+    }
+
+
+# The view runs in a fresh process whose default database is a PostgreSQL
+# server on a port nothing listens on: the real driver fails to connect.
+STATUS_IN_A_FRESH_PROCESS = """
+import json
+import django
+django.setup()
+from django.test import Client
+response = Client().get("/status")
+print(json.dumps({"status_code": response.status_code, "body": response.json()}))
+"""
+
+
+def test_status_is_503_when_the_database_cannot_be_reached():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{closed_port()}/ucloud_health_down",
+        "REDIS_URL": "",
+        "UCLOUD_SERVICES": "",
+    }
+    finished = subprocess.run(
+        [sys.executable, "-c", STATUS_IN_A_FRESH_PROCESS],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+
+    result = json.loads(finished.stdout.strip().splitlines()[-1])
+    assert result == {
+        "status_code": 503,
+        "body": {
+            "status": "unavailable",
+            "services": ["accounts", "files"],
+            "dependencies": {"database": {"ok": False, "error": "OperationalError"}},
+        },
+    }
+
+
+def test_status_only_answers_get(client):
+    response = client.post("/status")
+
+    assert response.status_code == 405
+    assert response["Allow"] == "GET"
