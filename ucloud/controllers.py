@@ -16,6 +16,7 @@ from collections.abc import Callable
 from types import MethodType
 from typing import Any, ClassVar, TypeVar
 
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -28,6 +29,7 @@ from ucloud.calls import CallDescription
 from ucloud.errors import exception_handler
 from ucloud.pipeline import Handler, execute, new_job_id
 from ucloud.principal import GUEST, Principal
+from ucloud.schema import CallSchema
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -67,9 +69,11 @@ class Controller(ViewSet):
     """Base of every service's controllers; routes come from the descriptions."""
 
     authentication_classes = [BearerTokenAuthentication]
-    permission_classes: ClassVar[list[Any]] = []  # the pipeline checks roles
+    permission_classes = ()  # the pipeline checks roles
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
+    # OpenAPI operations come from the call bound to each route and method.
+    schema = CallSchema()
     # HTTP method (lower case) -> call served on this route; set by ucloud.routes.
     ucloud_calls: ClassVar[dict[str, CallDescription]] = {}
     # call -> method name, for this controller class.
@@ -84,9 +88,17 @@ class Controller(ViewSet):
                 cls.ucloud_methods[call] = name
                 _implementations[call].append((cls, name))
 
+    def call_for(self, method: str | None) -> CallDescription | None:
+        """The call served on this route for an HTTP method (HEAD runs GET's)."""
+        method = (method or "").lower()
+        # DRF dispatches HEAD to GET's action, so it must find GET's call too.
+        if method == "head":
+            method = "get"
+        return self.ucloud_calls.get(method)
+
     def initialize_request(self, request: Any, *args: Any, **kwargs: Any) -> Request:
         drf_request = super().initialize_request(request, *args, **kwargs)
-        call = self.ucloud_calls.get(drf_request.method.lower())
+        call = self.call_for(drf_request.method)
         if call is not None:
             # Name the action after the implementing method, as DRF would.
             self.action = self.ucloud_methods.get(call, self.action)
@@ -105,7 +117,9 @@ class Controller(ViewSet):
         return exception_handler
 
     def serve_call(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        call = self.ucloud_calls[request.method.lower()]
+        call = self.call_for(request.method)
+        if call is None:
+            raise MethodNotAllowed(str(request.method))
         if call.http.source is RequestSource.QUERY:
             data: Any = request.query_params.dict()
         else:

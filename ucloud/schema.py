@@ -1,0 +1,207 @@
+"""OpenAPI documents of calls: drf-spectacular reads each route's ``CallDescription``.
+
+``Controller`` declares ``schema = CallSchema()``; every operation of
+``GET /api/schema/`` (and the Swagger UI at ``/api/docs/``) then comes from
+the call bound to that route and HTTP method::
+
+    python manage.py spectacular --validate --fail-on-warn --file openapi.yaml
+    # POST /api/files -> operationId "files.create", tags ["files"], x-ucloud-roles ...
+
+Request bodies and query parameters come from the request serializer,
+responses from the response serializer plus the kit's error body
+(``RPCError``); roles, access, scope and audit are vendor extensions
+(``x-ucloud-*``) and are repeated in the description for readers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import build_bearer_security_scheme_object, build_media_type_object
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+from ucloud import registry
+from ucloud.bindings import RequestSource
+from ucloud.calls import CallDescription
+from ucloud.roles import Role, Roles
+
+if TYPE_CHECKING:
+    from ucloud.controllers import Controller
+
+BEARER_SCHEME = "bearerAuth"
+
+# A response without fields is still a JSON object (``{}``) on the wire;
+# drf-spectacular would drop it as "no body", so it is described inline.
+EMPTY_OBJECT: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "An empty JSON object.",
+}
+
+
+class RPCError(serializers.Serializer):
+    """The body of every failed call, whatever its status: why it failed, and a code."""
+
+    why = serializers.CharField(help_text="What went wrong, for people.")
+    error_code = serializers.CharField(
+        help_text="What went wrong, for programs (e.g. `invalid_request`, `not_found`)."
+    )
+    # DRF's metaclass moves declared fields off the class, so this field does
+    # not shadow ``Serializer.errors`` at run time; only the stubs think it does.
+    errors = serializers.JSONField(  # type: ignore[assignment]
+        required=False,
+        help_text="Field errors of a rejected request, keyed like the request.",
+    )
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Documents ``BearerTokenAuthentication``: ``Authorization: Bearer <jwt>``."""
+
+    target_class = "ucloud.authentication.BearerTokenAuthentication"
+    match_subclasses = True
+    name = BEARER_SCHEME
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
+        scheme = build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix=self.target.keyword, bearer_format="JWT"
+        )
+        scheme["description"] = "An access token minted by ucloud.tokens (e.g. by a login call)."
+        return scheme
+
+
+def role_names(roles: frozenset[Role]) -> list[str]:
+    """Role names in declaration order (GUEST, USER, ADMIN, SERVICE), for stable output."""
+    return [role.value for role in Role if role in roles]
+
+
+def _camel(label: str) -> str:
+    return "".join(part.capitalize() for part in label.replace(".", "_").split("_"))
+
+
+class CallSchema(AutoSchema):
+    """The OpenAPI operation of the call bound to a ``Controller`` route and method."""
+
+    @property
+    def call(self) -> CallDescription:
+        view = cast("Controller", self.view)
+        return view.ucloud_calls[self.method.lower()]
+
+    def is_excluded(self) -> bool:
+        # A controller mounted by hand, outside ucloud.routes, has no call to describe.
+        return self.method.lower() not in getattr(self.view, "ucloud_calls", {})
+
+    def get_operation_id(self) -> str:
+        return self.call.full_name
+
+    def get_summary(self) -> str | None:
+        return self.call.summary or None
+
+    def get_description(self) -> str:  # type: ignore[override]  # as AutoSchema does
+        call = self.call
+        access = f"**Roles:** {', '.join(role_names(call.roles))}"
+        if Role.GUEST in call.roles:
+            access += " (no token needed)"
+        access += f". **Scope:** `{call.scope}`."
+        if call.audit:
+            access += " Audited."
+        return "\n\n".join(part for part in (call.description, access) if part)
+
+    def get_tags(self) -> list[str]:
+        return [self.call.namespace]
+
+    def get_extensions(self) -> dict[str, Any]:
+        call = self.call
+        return {
+            "x-ucloud-call": call.full_name,
+            "x-ucloud-roles": role_names(call.roles),
+            "x-ucloud-access": call.access.value,
+            "x-ucloud-scope": call.scope,
+            "x-ucloud-audit": call.audit,
+        }
+
+    def get_override_parameters(self) -> list[Any]:
+        # drf-spectacular turns a serializer given here into one query
+        # parameter per field (type, required, help_text as description); it
+        # cannot take one without fields (``Empty``), which has no parameters.
+        request = self.call.request
+        if self.call.http.source is RequestSource.QUERY and request().fields:
+            return [request]
+        return []
+
+    def get_request_serializer(self) -> Any:
+        if self.call.http.source is RequestSource.BODY:
+            return self.call.request
+        return None
+
+    def _get_request_body(self, direction: str = "request") -> dict[str, Any] | None:
+        # The base class documents bodies for PUT/PATCH/POST only; a call bound
+        # to DELETE (files.delete) still reads its request from a JSON body.
+        serializer = self.get_request_serializer()
+        if serializer is None:
+            return None
+        schema, required = self._get_request_for_media_type(serializer, direction)
+        if schema is None:
+            return None  # no fields: nothing to send
+        body: dict[str, Any] = {
+            "content": {
+                media_type: build_media_type_object(schema) for media_type in self.map_parsers()
+            }
+        }
+        if required:
+            body["required"] = True
+        return body
+
+    def get_response_serializers(self) -> Any:
+        # A status -> response mapping, which the base class accepts like
+        # @extend_schema(responses={...}); hence ``Any`` rather than a serializer.
+        call = self.call
+        success: Any = EMPTY_OBJECT if not call.response().fields else call.response
+        responses: dict[int, OpenApiResponse] = {
+            call.http.success_status: OpenApiResponse(success, description="Success."),
+            400: OpenApiResponse(
+                RPCError,
+                description="The request is malformed or invalid; `errors` lists field errors.",
+            ),
+        }
+        if Role.GUEST not in call.roles:
+            responses[401] = OpenApiResponse(
+                RPCError, description="No bearer token, or the token is invalid or expired."
+            )
+        refused = Roles.AUTHENTICATED - call.roles
+        if refused:
+            responses[403] = OpenApiResponse(
+                RPCError,
+                description=(
+                    f"The caller's role is not allowed (only {', '.join(role_names(call.roles))}),"
+                    f" or the token lacks the scope `{call.scope}`."
+                ),
+            )
+        return responses
+
+    def get_auth(self) -> list[dict[str, Any]]:
+        roles = self.call.roles
+        if not roles - {Role.GUEST}:
+            return [{}]  # guests only: a token would only be refused
+        auth = super().get_auth()
+        if Role.GUEST in roles:
+            auth.append({})  # the empty requirement: callable without a token
+        return auth
+
+    def get_serializer_name(self, serializer: serializers.Serializer, direction: str) -> str:
+        """Component name, prefixed by the owning service (``FilesFile``).
+
+        Two services may each declare a ``File`` (and so a ``PageOfFile``);
+        the prefix keeps their components apart, and depends only on where a
+        serializer is declared, so names stay stable as services come and go.
+        Serializers of the kit itself (``Empty``, ``BrowseRequest``,
+        ``RPCError``) keep their class names.
+        """
+        cls = type(serializer)
+        try:
+            service = registry.service_of_module(cls.__module__)
+        except LookupError:
+            return cls.__name__
+        return _camel(service) + cls.__name__
