@@ -1,0 +1,94 @@
+"""Fixtures of the scenario tests: an admin, and a deployment of two servers.
+
+``deployment`` starts accounts and files as separate gunicorn processes on
+one scratch database::
+
+    def test_something(deployment):
+        HttpApi(deployment.files.url, routes={"/api/accounts": deployment.accounts.url})
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.scenario import servers
+from tests.scenario.scenario import Credentials
+
+
+@pytest.fixture
+def admin_credentials() -> Credentials:
+    return Credentials("admin", "admin-password-1")
+
+
+def create_admin(credentials: Credentials) -> None:
+    """The superuser the scenario logs in as (ADMIN), made through the ORM."""
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_superuser(
+        credentials.username, f"{credentials.username}@example.com", credentials.password
+    )
+
+
+@dataclass
+class Deployment:
+    accounts: servers.ServerProcess
+    files: servers.ServerProcess
+    admin: Credentials
+    # /status bodies each server answered once ready.
+    accounts_status: dict[str, Any]
+    files_status: dict[str, Any]
+
+    def stop(self) -> None:
+        # Files first: it calls accounts, never the other way round.
+        self.files.stop()
+        self.accounts.stop()
+
+    def logs(self) -> str:
+        return f"{self.accounts.logs()}\n{self.files.logs()}"
+
+
+def _start(name: str, env: dict[str, str], log_dir: Path, started: list[servers.ServerProcess]):
+    server = servers.start_server(name, env, log_dir=log_dir)
+    started.append(server)
+    return server, servers.wait_until_ready(server)
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, admin_credentials: Credentials) -> Iterator[Deployment]:
+    """accounts and files in two gunicorn processes sharing one fresh database."""
+    started: list[servers.ServerProcess] = []
+    with servers.scratch_database(tmp_path) as database_url:
+        env = servers.base_environment(database_url, secret_key=secrets.token_urlsafe(40))
+        servers.prepare_database(
+            env, admin=admin_credentials.username, password=admin_credentials.password
+        )
+        try:
+            accounts, accounts_status = _start(
+                "accounts", {**env, "UCLOUD_SERVICES": "accounts"}, tmp_path, started
+            )
+            files_env = {
+                **env,
+                "UCLOUD_SERVICES": "files",
+                "UCLOUD_SERVICE_URLS": f"accounts={accounts.url}",
+            }
+            files, files_status = _start("files", files_env, tmp_path, started)
+            yield Deployment(accounts, files, admin_credentials, accounts_status, files_status)
+        finally:
+            for server in reversed(started):
+                server.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """Attach the servers' logs to the report of a failed end-to-end test."""
+    report = yield
+    deployment = getattr(item, "funcargs", {}).get("deployment")
+    if report.when == "call" and report.failed and isinstance(deployment, Deployment):
+        report.sections.append(("gunicorn logs", deployment.logs()))
+    return report
