@@ -45,7 +45,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, RPCException):
         error = exc
     else:
-        logger.exception("Unhandled error outside a call")
+        # exc_info=exc: the traceback is logged even when called outside an except block.
+        logger.error("Unhandled error outside a call", exc_info=exc)
         error = RPCException()
     response = Response(error.body(), status=error.status)
     if error.status == 401:
@@ -56,6 +57,4 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 @csrf_exempt
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """JSON 404 for ``/api/...`` paths that no service served here answers."""
-    return JsonResponse(
-        NotFound(f"No call at {request.path} in this process").body(), status=404
-    )
+    return JsonResponse(NotFound(f"No call at {request.path} in this process").body(), status=404)

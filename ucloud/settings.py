@@ -85,9 +85,11 @@ def _reload(*, setting: str, **kwargs: Any) -> None:
     if setting in ("UCLOUD", "SECRET_KEY"):
         ucloud_settings.reload()
         # Caches derived from settings (transports, HTTP client) follow.
-        from ucloud import topology
+        from ucloud import tokens, topology
 
         topology.reset()
+        # Cached SERVICE tokens were signed with the old key or lifetime.
+        tokens.service_principals.clear()
 
 
 setting_changed.connect(_reload)

@@ -14,7 +14,7 @@ class Role(models.TextChoices):
 
 
 class AccountManager(UserManager["User"]):
-    def create_superuser(  # type: ignore[override]
+    def create_superuser(
         self, username: str, email: str | None = None, password: str | None = None, **extra: Any
     ) -> User:
         extra.setdefault("role", Role.ADMIN)

@@ -16,7 +16,7 @@ from ucloud.roles import Access, Roles
 MAX_PATH_LENGTH = 4096
 
 
-def validate_path(value: str) -> str:
+def validate_path(value: str) -> None:
     """Absolute, no empty, ``.`` or ``..`` segments, no NUL, at most 4096 chars."""
     if not value.startswith("/"):
         raise serializers.ValidationError("Path must be absolute (start with '/').")
@@ -25,7 +25,6 @@ def validate_path(value: str) -> str:
         raise serializers.ValidationError("Path must not have empty, '.' or '..' segments.")
     if "\x00" in value:
         raise serializers.ValidationError("Path must not contain NUL characters.")
-    return value
 
 
 def path_field() -> serializers.CharField:

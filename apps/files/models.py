@@ -4,6 +4,8 @@ users live in the accounts service, which may run elsewhere."""
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import MD5
 
 
 class File(models.Model):
@@ -14,7 +16,9 @@ class File(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["owner", "path"], name="files_unique_owner_path"),
+            # On the path's MD5, not the path: PostgreSQL cannot index a
+            # B-tree entry over ~2700 bytes, and paths may be 4096 characters.
+            models.UniqueConstraint(F("owner"), MD5("path"), name="files_unique_owner_path"),
         ]
         ordering = ["id"]
 
