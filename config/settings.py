@@ -3,7 +3,8 @@
 Every variable has a development default except where production needs a
 real value; see README.md, "Configuration"::
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ucloud UCLOUD_SERVICES=files ./manage.py runserver
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ucloud \
+        UCLOUD_SERVICES=files ./manage.py runserver 8002
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # The default key is only good for development; set DJANGO_SECRET_KEY (or
 # UCLOUD_SIGNING_KEY) to the same value in every process of a deployment.
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me-0123456789abcdef")
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-0123456789abcdef")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 
 INSTALLED_APPS = [
@@ -34,9 +35,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "ucloud",
     "apps.accounts",
     "apps.files",
+    "apps.notifications",
 ]
 
 MIDDLEWARE = [
@@ -96,6 +99,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Calls of every service, generated from their descriptions.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 REDIS_URL = env.str("REDIS_URL", default="") or None
@@ -118,7 +123,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {
-        "ucloud": {"handlers": ["console"], "level": env.str("UCLOUD_LOG_LEVEL", default="WARNING")},
+        "ucloud": {
+            "handlers": ["console"],
+            "level": env.str("UCLOUD_LOG_LEVEL", default="WARNING"),
+        },
         "ucloud.audit": {
             "handlers": ["console"],
             "level": env.str("UCLOUD_AUDIT_LEVEL", default="WARNING"),
@@ -127,7 +135,32 @@ LOGGING = {
     },
 }
 
-# Without a broker, tasks run eagerly in process (the embedded default).
+# Celery. Without a broker, tasks and event processors run eagerly in
+# process (the embedded default).
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
 CELERY_TASK_EAGER_PROPAGATES = True
+# A worker killed mid-task leaves its message unacknowledged; the broker
+# gives it to another worker after the visibility timeout (seconds).
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A broker that is down must not hold a request for long: the outbox keeps
+# the events and the sweep relays them once the broker is back.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+CELERY_TASK_DEFAULT_QUEUE = "ucloud.relay"
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
+CELERY_BEAT_SCHEDULE = {
+    "ucloud.relay_sweep": {
+        "task": "ucloud.relay_sweep",
+        "schedule": env.float("UCLOUD_RELAY_SWEEP_INTERVAL", default=5.0),
+        "options": {"queue": "ucloud.relay"},
+    },
+    "ucloud.prune_events": {
+        "task": "ucloud.prune_events",
+        "schedule": 3600.0,
+        "options": {"queue": "ucloud.relay"},
+    },
+}

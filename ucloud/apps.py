@@ -1,4 +1,4 @@
-"""The kit's own app config: registers the system checks."""
+"""The kit's own app config: registers the system checks and Celery tasks."""
 
 from __future__ import annotations
 
@@ -10,4 +10,4 @@ class UcloudConfig(AppConfig):
     verbose_name = "ucloud kit"
 
     def ready(self) -> None:
-        from ucloud import checks  # noqa: F401  (registers the checks)
+        from ucloud import checks, tasks  # noqa: F401  (registration on import)

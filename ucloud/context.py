@@ -5,7 +5,8 @@
 
     @implement(FileDescriptions.share)
     def share(self, ctx: CallContext) -> dict:
-        return services.file_share(principal=ctx.principal, client=ctx.service_client, **ctx.request)
+        return services.file_share(username=ctx.principal.username,
+                                   accounts=ctx.service_client, **ctx.request)
 """
 
 from __future__ import annotations

@@ -39,6 +39,25 @@ DEFAULTS: dict[str, Any] = {
     "HTTP_KEEPALIVE_EXPIRY": 1.5,
     # Redis used by health checks (and later by streams and locks).
     "REDIS_URL": None,
+    # Distributed locks: "redis", "postgresql" or "local"; None picks Redis
+    # when REDIS_URL is set, else PostgreSQL when that is the default
+    # database, else a process-local lock.
+    "LOCK_BACKEND": None,
+    # Events: None derives eager mode from the absence of CELERY_BROKER_URL.
+    "EVENTS_EAGER": None,
+    # Most events in one broker message (and one batched processor call).
+    "STREAM_BATCH_SIZE": 500,
+    # Attempts per event before it becomes a dead letter.
+    "STREAM_MAX_ATTEMPTS": 5,
+    # Seconds before the 2nd attempt, doubling per attempt up to the max.
+    "STREAM_RETRY_BACKOFF": 1.0,
+    "STREAM_RETRY_BACKOFF_MAX": 300.0,
+    # The sweep relays outbox rows older than this (newer ones are being
+    # relayed right after their commit).
+    "RELAY_SWEEP_MIN_AGE": 2.0,
+    # Relayed outbox rows and inbox entries are kept this long (seconds).
+    "OUTBOX_RETENTION": 7 * 24 * 3600,
+    "INBOX_RETENTION": 14 * 24 * 3600,
 }
 
 

@@ -12,6 +12,7 @@ from ucloud.bindings import http_browse, http_create, http_delete, http_retrieve
 from ucloud.calls import CallDescriptionContainer, Empty, call
 from ucloud.pages import BrowseRequest, page_of
 from ucloud.roles import Access, Roles
+from ucloud.streams import EventStream
 
 MAX_PATH_LENGTH = 4096
 
@@ -101,3 +102,20 @@ class FileDescriptions(CallDescriptionContainer):
         summary="Share a file the caller owns with another user",
         description="404 when the user does not exist (resolved through accounts).",
     )
+
+
+FILE_EVENT_TYPES = ("file_created", "file_moved", "file_deleted", "file_shared")
+
+
+class FileEvent(serializers.Serializer):
+    """What happened to a file; ``shared_with`` is set for ``file_shared``."""
+
+    type = serializers.ChoiceField(choices=FILE_EVENT_TYPES)
+    file_id = serializers.IntegerField()
+    owner = serializers.CharField()
+    path = serializers.CharField()
+    old_path = serializers.CharField(required=False, allow_null=True, default=None)
+    shared_with = serializers.CharField(required=False, allow_null=True, default=None)
+
+
+files_events = EventStream("files.events", payload=FileEvent, key="file_id")

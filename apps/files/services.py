@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
 from apps.accounts.api import AccountDescriptions
+from apps.files.api import files_events
 from apps.files.models import File, Share
 from ucloud.client import RPCClient
 from ucloud.exceptions import BadRequest, Conflict, Forbidden, NotFound
@@ -51,10 +52,15 @@ def _get_owned(*, username: str, id: int, for_update: bool = False) -> File:
     return file
 
 
+def _event(kind: str, file: File, **extra: str | None) -> dict[str, Any]:
+    return {"type": kind, "file_id": file.id, "owner": file.owner, "path": file.path, **extra}
+
+
 def file_create(*, owner: str, path: str, size: int) -> dict[str, Any]:
     try:
         with transaction.atomic():
             file = File.objects.create(owner=owner, path=path, size=size)
+            files_events.produce(_event("file_created", file))
     except IntegrityError as exc:
         raise Conflict(f"A file already exists at {path}", error_code="path_exists") from exc
     return file_data(file)
@@ -86,8 +92,9 @@ def file_move(*, username: str, id: int, new_path: str) -> dict[str, Any]:
     try:
         with transaction.atomic():
             file = _get_owned(username=username, id=id, for_update=True)
-            file.path = new_path
+            old_path, file.path = file.path, new_path
             file.save(update_fields=["path"])
+            files_events.produce(_event("file_moved", file, old_path=old_path))
     except IntegrityError as exc:
         raise Conflict(f"A file already exists at {new_path}", error_code="path_exists") from exc
     return file_data(file)
@@ -95,7 +102,9 @@ def file_move(*, username: str, id: int, new_path: str) -> dict[str, Any]:
 
 def file_delete(*, username: str, id: int) -> None:
     with transaction.atomic():
-        _get_owned(username=username, id=id, for_update=True).delete()
+        file = _get_owned(username=username, id=id, for_update=True)
+        files_events.produce(_event("file_deleted", file))
+        file.delete()
 
 
 def file_share(*, username: str, id: int, target: str, accounts: RPCClient) -> dict[str, Any]:
@@ -107,5 +116,7 @@ def file_share(*, username: str, id: int, target: str, accounts: RPCClient) -> d
     # Raises RPCException(404) for an unknown user, on either transport.
     AccountDescriptions.retrieve_user.call({"username": target}, accounts)
     with transaction.atomic():
-        Share.objects.get_or_create(file=file, username=target)
+        _, created = Share.objects.get_or_create(file=file, username=target)
+        if created:
+            files_events.produce(_event("file_shared", file, shared_with=target))
     return file_retrieve(username=username, id=id)

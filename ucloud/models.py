@@ -1,0 +1,83 @@
+"""Tables of the kit: the outbox of produced events, the inbox of handled
+events and the dead letters of events that kept failing.
+
+They live in the database of the service that owns them: a producer's
+outbox, a consumer's inbox and dead letters::
+
+    OutboxEvent.objects.filter(relayed_at__isnull=True).count()   # waiting to be relayed
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+
+class OutboxEvent(models.Model):
+    """An event produced in the same transaction as the state change it tells of."""
+
+    event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    stream = models.CharField(max_length=200)
+    key = models.CharField(max_length=200)
+    payload = models.JSONField(encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set once the event is on the broker (or delivered, in eager mode);
+    # rows are kept for the retention period so that events can be replayed.
+    relayed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=models.Q(relayed_at__isnull=True),
+                name="ucloud_outbox_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stream} {self.key} ({self.event_id})"
+
+
+class InboxEntry(models.Model):
+    """An event a consumer has handled; written with the consumer's effect."""
+
+    consumer = models.CharField(max_length=300)
+    event_id = models.UUIDField()
+    handled_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "inbox entries"
+        constraints = [
+            models.UniqueConstraint(fields=["consumer", "event_id"], name="ucloud_inbox_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer} handled {self.event_id}"
+
+
+class DeadLetter(models.Model):
+    """An event a consumer failed to handle after every attempt."""
+
+    consumer = models.CharField(max_length=300, db_index=True)
+    event_id = models.UUIDField()
+    stream = models.CharField(max_length=200)
+    key = models.CharField(max_length=200)
+    payload = models.JSONField(encoder=DjangoJSONEncoder)
+    produced_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField()
+    attempts = models.PositiveIntegerField()
+    failed_at = models.DateTimeField(auto_now_add=True)
+    # Set when a retry handled the event.
+    resolved_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["consumer", "event_id"], name="ucloud_dead_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer}: {self.stream} {self.key}"

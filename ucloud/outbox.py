@@ -1,0 +1,70 @@
+"""The outbox: produced events are rows written in the producer's transaction.
+
+After the transaction commits, the relay is kicked once for that
+transaction; the periodic sweep picks up whatever a crash or a broker outage
+left behind::
+
+    outbox.write(files_events, [{"type": "file_created", ...}])
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
+from ucloud.models import OutboxEvent
+
+if TYPE_CHECKING:
+    from ucloud.streams import EventStream
+
+logger = logging.getLogger("ucloud.streams")
+
+
+def write(stream: EventStream, payloads: list[dict[str, Any]], *, using: str | None) -> None:
+    alias = using or DEFAULT_DB_ALIAS
+    rows = [
+        OutboxEvent(stream=stream.name, key=str(payload.get(stream.key, "")), payload=payload)
+        for payload in payloads
+    ]
+    if not rows:
+        return
+    OutboxEvent.objects.using(alias).bulk_create(rows)
+    _schedule_relay(alias)
+
+
+def _schedule_relay(alias: str) -> None:
+    """One relay kick per transaction, however many events it produces."""
+    hook = _hooks.get(alias)
+    if hook is None:
+        hook = _hooks[alias] = _RelayHook(alias)
+    # Django drops the hooks of a rolled-back transaction or savepoint from
+    # this list and empties it on commit, so it says exactly whether this
+    # transaction already has a kick scheduled.
+    pending = connections[alias].run_on_commit
+    if any(entry[1] is hook for entry in pending):
+        return
+    transaction.on_commit(hook, using=alias)
+
+
+class _RelayHook:
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+
+    def __call__(self) -> None:
+        relay_after_commit(self.alias)
+
+
+_hooks: dict[str, _RelayHook] = {}
+
+
+def relay_after_commit(alias: str) -> None:
+    """Relay now; a failure is logged and left to the sweep, never raised
+    into the request whose transaction already committed."""
+    from ucloud import relay
+
+    try:
+        relay.relay_pending(using=alias)
+    except Exception:
+        logger.warning("Relay after commit failed; the sweep will retry", exc_info=True)

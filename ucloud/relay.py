@@ -1,0 +1,135 @@
+"""The relay: moves committed outbox rows to every consumer group.
+
+Runs right after each producing transaction commits and, as a sweep, on a
+schedule (Celery beat) for rows a crash or a broker outage left behind. With
+a broker, one Celery message carries a batch of events to a group's queue;
+in the embedded (eager) mode, the batch is delivered in process::
+
+    relay_pending()                        # after commit: everything pending
+    relay_pending(min_age=2.0)             # sweep: rows older than 2 s
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections import defaultdict
+from typing import Any
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.utils import timezone
+
+from ucloud import delivery
+from ucloud.models import OutboxEvent
+from ucloud.processors import groups_of
+from ucloud.settings import ucloud_settings
+
+logger = logging.getLogger("ucloud.streams")
+
+
+def events_eager() -> bool:
+    """True when events are delivered in process (no broker configured)."""
+    eager = ucloud_settings.EVENTS_EAGER
+    if eager is None:
+        return not getattr(settings, "CELERY_BROKER_URL", None)
+    return bool(eager)
+
+
+def queue_of(group: str) -> str:
+    return f"ucloud.{group}"
+
+
+def relay_pending(
+    *, using: str = DEFAULT_DB_ALIAS, min_age: float = 0.0, limit: int | None = None
+) -> int:
+    """Relay unrelayed outbox rows (oldest first); return how many."""
+    batch = int(ucloud_settings.STREAM_BATCH_SIZE)
+    relayed = 0
+    while limit is None or relayed < limit:
+        size = batch if limit is None else min(batch, limit - relayed)
+        count = _relay_batch(using, min_age, size)
+        relayed += count
+        if count < size:
+            break
+    return relayed
+
+
+def _relay_batch(using: str, min_age: float, size: int) -> int:
+    pending = OutboxEvent.objects.using(using).filter(relayed_at__isnull=True)
+    if min_age:
+        cutoff = timezone.now() - datetime.timedelta(seconds=min_age)
+        pending = pending.filter(created_at__lte=cutoff)
+    if events_eager():
+        # Deliver first, mark after: a crash in between re-delivers on the
+        # next relay, and the inboxes skip what was already handled.
+        rows = list(pending.order_by("id")[:size])
+        deliver_in_process(rows)
+        _mark_relayed(using, rows)
+        return len(rows)
+    if connections[using].features.has_select_for_update_skip_locked:
+        # Concurrent relays (after-commit kicks, the sweep) take disjoint rows.
+        pending = pending.select_for_update(skip_locked=True)
+    with transaction.atomic(using=using):
+        rows = list(pending.order_by("id")[:size])
+        # Publish before marking: a failure rolls back and the rows stay
+        # pending. A crash after publishing re-sends them; inboxes dedupe.
+        publish(rows)
+        _mark_relayed(using, rows)
+    return len(rows)
+
+
+def _mark_relayed(using: str, rows: list[OutboxEvent]) -> None:
+    if rows:
+        OutboxEvent.objects.using(using).filter(id__in=[row.id for row in rows]).update(
+            relayed_at=timezone.now()
+        )
+
+
+def _by_group(rows: list[OutboxEvent]) -> dict[str, list[dict[str, Any]]]:
+    messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        message = {
+            "event_id": str(row.event_id),
+            "stream": row.stream,
+            "key": row.key,
+            "payload": row.payload,
+            "produced_at": row.created_at.isoformat() if row.created_at else None,
+        }
+        for group in groups_of(row.stream):
+            messages[group].append(message)
+    return messages
+
+
+def publish(rows: list[OutboxEvent]) -> None:
+    """Send one Celery message per consumer group with the rows' events."""
+    from ucloud.tasks import deliver_events
+
+    for group, messages in _by_group(rows).items():
+        deliver_events.apply_async(args=[group, messages], queue=queue_of(group))
+
+
+def deliver_in_process(rows: list[OutboxEvent]) -> None:
+    for group, messages in _by_group(rows).items():
+        try:
+            delivery.deliver(group, messages)
+        except Exception:
+            # A processor bug must not break the producer; the events stay
+            # in the outbox (relayed) and can be replayed.
+            logger.exception("In-process delivery to %s failed", group)
+
+
+def prune(*, using: str = DEFAULT_DB_ALIAS) -> tuple[int, int]:
+    """Delete relayed outbox rows and inbox entries past their retention."""
+    from ucloud.models import InboxEntry
+
+    now = timezone.now()
+    outbox_before = now - datetime.timedelta(seconds=ucloud_settings.OUTBOX_RETENTION)
+    inbox_before = now - datetime.timedelta(seconds=ucloud_settings.INBOX_RETENTION)
+    outbox, _ = (
+        OutboxEvent.objects.using(using)
+        .filter(relayed_at__isnull=False, relayed_at__lt=outbox_before)
+        .delete()
+    )
+    inbox, _ = InboxEntry.objects.using(using).filter(handled_at__lt=inbox_before).delete()
+    return outbox, inbox
