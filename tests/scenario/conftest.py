@@ -61,7 +61,9 @@ def _start(name: str, env: dict[str, str], log_dir: Path, started: list[servers.
 
 @pytest.fixture
 def deployment(tmp_path: Path, admin_credentials: Credentials) -> Iterator[Deployment]:
-    """accounts and files in two gunicorn processes sharing one fresh database."""
+    """accounts (with notifications) and files in two gunicorn processes
+    sharing one fresh database. Without a broker, files runs the notifications
+    processors in process after commit (the embedded default)."""
     started: list[servers.ServerProcess] = []
     with servers.scratch_database(tmp_path) as database_url:
         env = servers.base_environment(database_url, secret_key=secrets.token_urlsafe(40))
@@ -70,7 +72,10 @@ def deployment(tmp_path: Path, admin_credentials: Credentials) -> Iterator[Deplo
         )
         try:
             accounts, accounts_status = _start(
-                "accounts", {**env, "UCLOUD_SERVICES": "accounts"}, tmp_path, started
+                "accounts",
+                {**env, "UCLOUD_SERVICES": "accounts,notifications"},
+                tmp_path,
+                started,
             )
             files_env = {
                 **env,

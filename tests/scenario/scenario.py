@@ -1,4 +1,4 @@
-"""One scenario through the public HTTP API of accounts and files.
+"""One scenario through the public HTTP API of accounts, files and notifications.
 
 It only talks to an ``Api`` driver, so the same steps run in one process,
 with every call between services forced over HTTP, or against separate
@@ -74,6 +74,7 @@ def run_scenario(api: Api, *, admin: Credentials) -> None:
     _share(api, tokens, alice_files["/docs/a.txt"])
     _move(api, tokens, alice_files["/docs/a.txt"])
     _delete(api, tokens, alice_files["/docs/a.txt"])
+    _notifications(api, tokens)
     _unknown_routes(api)
 
 
@@ -301,6 +302,51 @@ def _delete(api: Api, tokens: Tokens, file: dict[str, Any]) -> None:
     expect_error(delete(), 404, "unknown_file")
     bobs_view = browse_all(api, tokens.bob, items_per_page=10)
     assert [(item["owner"], item["path"]) for item in bobs_view] == [(BOB, "/docs/a.txt")]
+
+
+def browse_notifications(api: Api, token: str, **params: Any) -> dict[str, Any]:
+    path = "/api/notifications/browse"
+    body = expect_ok(api.request("GET", path, params=params, token=token))
+    assert set(body) == {"items", "next"}, body
+    return dict(body)
+
+
+def _notifications(api: Api, tokens: Tokens) -> None:
+    """files events reached notifications: each effect exactly once, newest first."""
+
+    def mark_read(token: str, ids: Any) -> ApiResponse:
+        body = {"ids": ids}
+        return api.request("POST", "/api/notifications/mark_read", json=body, token=token)
+
+    alice = browse_notifications(api, tokens.alice, items_per_page=100)
+    assert alice["next"] is None
+    # Four creates (three files and the longest path), the move, the delete.
+    kinds = [note["type"] for note in alice["items"]]
+    assert kinds == ["file_deleted", "file_moved", *["file_created"] * 4], alice
+    assert alice["items"][0]["message"] == "You deleted /archive/a.txt"
+    assert alice["items"][1]["message"] == "You moved /docs/a.txt to /archive/a.txt"
+    assert not any(note["read"] for note in alice["items"])
+    bob = browse_notifications(api, tokens.bob)
+    assert [(note["type"], note["message"]) for note in bob["items"]] == [
+        ("file_shared", f"{ALICE} shared /docs/a.txt with you"),
+        ("file_created", "You created /docs/a.txt"),
+    ]
+
+    first = browse_notifications(api, tokens.alice, items_per_page=4)
+    second = browse_notifications(api, tokens.alice, items_per_page=4, next=first["next"])
+    assert second["next"] is None
+    assert first["items"] + second["items"] == alice["items"]
+
+    newest = [note["id"] for note in alice["items"][:2]]
+    assert expect_ok(mark_read(tokens.bob, newest)) == {"updated": 0}
+    assert expect_ok(mark_read(tokens.alice, newest)) == {"updated": 2}
+    assert expect_ok(mark_read(tokens.alice, newest)) == {"updated": 0}
+    unread = browse_notifications(api, tokens.alice, unread_only="true")
+    assert unread["items"] == alice["items"][2:]
+
+    expect_error(mark_read(tokens.alice, []), 400, "invalid_request", {"ids"})
+    expect_error(mark_read(tokens.alice, ["x"]), 400, "invalid_request", {"ids"})
+    expect_error(api.request("GET", "/api/notifications/browse"), 401, "unauthorized")
 
 
 def _unknown_routes(api: Api) -> None:

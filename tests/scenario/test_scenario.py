@@ -34,7 +34,7 @@ def user_lookups(seen: list[ServedRequest]) -> list[ServedRequest]:
 
 
 def test_scenario_passes_with_all_services_in_one_process(
-    db: None, admin_credentials: Credentials
+    transactional_db: None, admin_credentials: Credentials
 ) -> None:
     create_admin(admin_credentials)
     api = InProcessApi()
@@ -71,7 +71,10 @@ def test_scenario_passes_with_every_call_between_services_over_http(
 def test_scenario_passes_with_accounts_and_files_in_separate_gunicorn_processes(
     deployment: Deployment,
 ) -> None:
-    routes = {"/api/accounts": deployment.accounts.url}
+    routes = {
+        "/api/accounts": deployment.accounts.url,
+        "/api/notifications": deployment.accounts.url,
+    }
     with HttpApi(deployment.files.url, routes=routes) as api:
         run_scenario(api, admin=deployment.admin)
     # Stopping lets gunicorn finish writing its access log.
@@ -89,7 +92,7 @@ def test_scenario_passes_with_accounts_and_files_in_separate_gunicorn_processes(
 
 @pytest.mark.e2e
 def test_each_gunicorn_process_serves_only_its_own_service(deployment: Deployment) -> None:
-    assert deployment.accounts_status["services"] == ["accounts"]
+    assert deployment.accounts_status["services"] == ["accounts", "notifications"]
     assert deployment.files_status["services"] == ["files"]
     with HttpApi(deployment.files.url) as files, HttpApi(deployment.accounts.url) as accounts:
         login = {"username": deployment.admin.username, "password": deployment.admin.password}

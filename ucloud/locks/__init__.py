@@ -1,0 +1,48 @@
+"""Distributed locks: one holder at a time across every process of a deployment.
+
+``DistributedLock(name, ttl)`` acquires, renews and releases a named lock and
+is a context manager; each acquisition carries a fencing token, larger than
+any before it, that writers check with ``check_fencing_token`` to refuse a
+holder that lost the lock without noticing::
+
+    with DistributedLock("jobs.prune", ttl=30, timeout=5) as lock:
+        check_fencing_token("jobs.prune", lock.fencing_token)
+        prune()
+
+    @run_exclusively("jobs.prune", ttl=300)   # other instances skip the run
+    def prune() -> None: ...
+
+The backend is Redis when ``UCLOUD["REDIS_URL"]`` is set (``SET NX PX`` with
+a random token, compare-and-delete), else PostgreSQL advisory locks when that
+is the default database (held until release or until the lock's own
+connection dies: the ttl is not enforced), else a process-local lock.
+``UCLOUD["LOCK_BACKEND"]`` or ``backend=`` picks one explicitly.
+"""
+
+from ucloud.locks.base import (
+    Holder,
+    LockBackend,
+    LockError,
+    LockLost,
+    LockTimeout,
+    StaleFencingToken,
+)
+from ucloud.locks.lock import (
+    DistributedLock,
+    check_fencing_token,
+    get_backend,
+    run_exclusively,
+)
+
+__all__ = [
+    "DistributedLock",
+    "Holder",
+    "LockBackend",
+    "LockError",
+    "LockLost",
+    "LockTimeout",
+    "StaleFencingToken",
+    "check_fencing_token",
+    "get_backend",
+    "run_exclusively",
+]

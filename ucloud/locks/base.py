@@ -1,0 +1,76 @@
+"""What every lock backend provides, and the errors locks raise.
+
+A backend hands out one ``Holder`` per acquisition attempt of a lock name;
+the holder keeps what it needs to prove ownership later (a random token, a
+database connection)::
+
+    holder = backend.holder("jobs.prune")
+    fencing_token = holder.try_acquire(ttl=30.0)   # None while someone else holds it
+"""
+
+from __future__ import annotations
+
+import abc
+
+
+class LockError(Exception):
+    """Base class of the lock errors; also raised for misuse (release of a lock not held)."""
+
+
+class LockTimeout(LockError, TimeoutError):
+    """The lock could not be acquired within the timeout (context manager)."""
+
+
+class LockLost(LockError):
+    """The lock expired or was taken over: the holder no longer owns it."""
+
+
+class StaleFencingToken(LockError):
+    """A write came with a fencing token older than one already accepted."""
+
+    def __init__(self, name: str, token: int) -> None:
+        self.name = name
+        self.token = token
+        super().__init__(
+            f"Fencing token {token} of lock {name!r} is older than one already "
+            "accepted: its holder lost the lock"
+        )
+
+
+class Holder(abc.ABC):
+    """One would-be holder of one lock name, from the first attempt to release."""
+
+    @abc.abstractmethod
+    def try_acquire(self, ttl: float) -> int | None:
+        """Take the lock for ``ttl`` seconds; its fencing token, or None when held elsewhere."""
+
+    @abc.abstractmethod
+    def renew(self, ttl: float) -> bool:
+        """Extend the lock to ``ttl`` seconds from now; False when it is no longer ours."""
+
+    @abc.abstractmethod
+    def release(self) -> bool:
+        """Give the lock up; False when it was no longer ours (nothing released)."""
+
+    def abandon(self) -> None:  # noqa: B027 (only holders with resources override it)
+        """Free what an attempt that did not acquire the lock holds on to."""
+
+
+class LockBackend(abc.ABC):
+    """Where locks live: Redis, PostgreSQL or this process."""
+
+    #: The backend's name in ``UCLOUD["LOCK_BACKEND"]``.
+    name: str
+
+    @abc.abstractmethod
+    def holder(self, name: str) -> Holder:
+        """A new holder for one acquisition of the lock ``name``."""
+
+    @abc.abstractmethod
+    def check_fencing_token(self, name: str, token: int) -> None:
+        """Accept ``token`` for a write guarded by lock ``name`` or raise ``StaleFencingToken``.
+
+        The highest token seen is remembered atomically: a token lower than
+        it is refused, an equal or higher one is accepted (and becomes the
+        highest).
+        """

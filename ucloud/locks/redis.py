@@ -1,0 +1,115 @@
+"""Locks in Redis: ``SET key token NX PX ttl``, compare-and-delete, fencing counters.
+
+Each lock name uses three keys sharing one hash tag (so that a script that
+touches several stays on one Redis Cluster slot)::
+
+    ucloud:lock:{jobs.prune}           the holder's random token, with the ttl
+    ucloud:lock:{jobs.prune}:fence     fencing tokens issued (INCR, never expires)
+    ucloud:lock:{jobs.prune}:accepted  the highest fencing token writers accepted
+
+Every step is one Lua script, so one round trip and atomic::
+
+    backend = RedisLocks.from_url("redis://127.0.0.1:6379/0")
+    DistributedLock("jobs.prune", ttl=30, backend=backend)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import redis
+
+from ucloud.locks.base import Holder, LockBackend, StaleFencingToken
+
+# The fencing token is consumed only when SET NX succeeds; 0 means "held".
+ACQUIRE = """
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    return redis.call('incr', KEYS[2])
+end
+return 0
+"""
+
+# Compare-and-delete: an expired holder must not delete its successor's lock.
+RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+# 1 when accepted (and remembered as the highest), 0 when stale.
+CHECK_FENCE = """
+local highest = tonumber(redis.call('get', KEYS[1]) or '0')
+local token = tonumber(ARGV[1])
+if token < highest then
+    return 0
+end
+redis.call('set', KEYS[1], ARGV[1])
+return 1
+"""
+
+KEY_PREFIX = "ucloud:lock:"
+
+
+class RedisLocks(LockBackend):
+    """Locks on one Redis server (any client: its connection pool is shared)."""
+
+    name = "redis"
+
+    def __init__(self, client: redis.Redis, *, prefix: str = KEY_PREFIX) -> None:
+        self.client = client
+        self.prefix = prefix
+        self._acquire = client.register_script(ACQUIRE)
+        self._release = client.register_script(RELEASE)
+        self._renew = client.register_script(RENEW)
+        self._check_fence = client.register_script(CHECK_FENCE)
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> RedisLocks:
+        # Without timeouts a stalled Redis would hang every lock user.
+        options.setdefault("socket_timeout", 5.0)
+        options.setdefault("socket_connect_timeout", 5.0)
+        return cls(redis.Redis.from_url(url, **options))
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}{{{name}}}"
+
+    def holder(self, name: str) -> RedisHolder:
+        return RedisHolder(self, self.key(name))
+
+    def check_fencing_token(self, name: str, token: int) -> None:
+        if not self._check_fence(keys=[f"{self.key(name)}:accepted"], args=[token]):
+            raise StaleFencingToken(name, token)
+
+
+class RedisHolder(Holder):
+    def __init__(self, backend: RedisLocks, key: str) -> None:
+        self.backend = backend
+        self.key = key
+        # Proof of ownership, unique to this acquisition.
+        self.token = os.urandom(16).hex()
+
+    def try_acquire(self, ttl: float) -> int | None:
+        keys = [self.key, f"{self.key}:fence"]
+        fencing_token = int(self.backend._acquire(keys=keys, args=[self.token, _ms(ttl)]))
+        return fencing_token or None
+
+    def renew(self, ttl: float) -> bool:
+        return bool(self.backend._renew(keys=[self.key], args=[self.token, _ms(ttl)]))
+
+    def release(self) -> bool:
+        return bool(self.backend._release(keys=[self.key], args=[self.token]))
+
+
+def _ms(seconds: float) -> int:
+    # Rounded up: a ttl of 0.0001 s must still be a positive PX.
+    return max(1, math.ceil(seconds * 1000))
