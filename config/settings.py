@@ -163,4 +163,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"queue": "ucloud.relay"},
     },
+    "notifications.prune_read": {
+        "task": "notifications.prune_read",
+        "schedule": 3600.0,
+        "options": {"queue": "ucloud.notifications"},
+    },
 }
