@@ -36,27 +36,27 @@ def write(stream: EventStream, payloads: list[dict[str, Any]], *, using: str | N
 
 def _schedule_relay(alias: str) -> None:
     """One relay kick per transaction, however many events it produces."""
-    hook = _hooks.get(alias)
-    if hook is None:
-        hook = _hooks[alias] = _RelayHook(alias)
     # Django drops the hooks of a rolled-back transaction or savepoint from
-    # this list and empties it on commit, so it says exactly whether this
-    # transaction already has a kick scheduled.
+    # this list and empties it on commit, so a hook in it that has not run
+    # yet says this transaction already has a kick. (Test helpers such as
+    # ``captureOnCommitCallbacks`` run hooks without removing them, hence
+    # the ``fired`` flag rather than mere presence.)
     pending = connections[alias].run_on_commit
-    if any(entry[1] is hook for entry in pending):
+    if any(isinstance(entry[1], _RelayHook) and not entry[1].fired for entry in pending):
         return
-    transaction.on_commit(hook, using=alias)
+    transaction.on_commit(_RelayHook(alias), using=alias)
 
 
 class _RelayHook:
+    """The after-commit kick of one transaction."""
+
     def __init__(self, alias: str) -> None:
         self.alias = alias
+        self.fired = False
 
     def __call__(self) -> None:
+        self.fired = True
         relay_after_commit(self.alias)
-
-
-_hooks: dict[str, _RelayHook] = {}
 
 
 def relay_after_commit(alias: str) -> None:
