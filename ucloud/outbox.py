@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from ucloud.models import OutboxEvent
+from ucloud.relay_thread import BackgroundRelay
+from ucloud.settings import ucloud_settings
 
 if TYPE_CHECKING:
     from ucloud.streams import EventStream
@@ -60,6 +62,17 @@ class _RelayHook:
 
 
 def relay_after_commit(alias: str) -> None:
+    """Relay the committed rows: in process (eager mode), on the background
+    relay thread (with a broker, by default), or right here."""
+    from ucloud import relay
+
+    if not relay.events_eager() and ucloud_settings.RELAY_IN_BACKGROUND:
+        background_relay.kick(alias)
+    else:
+        relay_now(alias)
+
+
+def relay_now(alias: str) -> None:
     """Relay now; a failure is logged and left to the sweep, never raised
     into the request whose transaction already committed."""
     from ucloud import relay
@@ -68,3 +81,6 @@ def relay_after_commit(alias: str) -> None:
         relay.relay_pending(using=alias)
     except Exception:
         logger.warning("Relay after commit failed; the sweep will retry", exc_info=True)
+
+
+background_relay = BackgroundRelay(relay_now)

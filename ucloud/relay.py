@@ -88,6 +88,8 @@ def _mark_relayed(using: str, rows: list[OutboxEvent]) -> None:
 
 def _by_group(rows: list[OutboxEvent]) -> dict[str, list[dict[str, Any]]]:
     messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    # The groups of a stream, looked up once per batch rather than per row.
+    groups: dict[str, list[str]] = {}
     for row in rows:
         message = {
             "event_id": str(row.event_id),
@@ -96,7 +98,9 @@ def _by_group(rows: list[OutboxEvent]) -> dict[str, list[dict[str, Any]]]:
             "payload": row.payload,
             "produced_at": row.created_at.isoformat() if row.created_at else None,
         }
-        for group in groups_of(row.stream):
+        if row.stream not in groups:
+            groups[row.stream] = groups_of(row.stream)
+        for group in groups[row.stream]:
             messages[group].append(message)
     return messages
 

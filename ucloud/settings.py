@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     # The sweep relays outbox rows older than this (newer ones are being
     # relayed right after their commit).
     "RELAY_SWEEP_MIN_AGE": 2.0,
+    # With a broker, publish on a background thread after commit, so that a
+    # request never waits for the broker (False: publish in the commit hook).
+    "RELAY_IN_BACKGROUND": True,
     # Relayed outbox rows and inbox entries are kept this long (seconds).
     "OUTBOX_RETENTION": 7 * 24 * 3600,
     "INBOX_RETENTION": 14 * 24 * 3600,

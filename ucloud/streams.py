@@ -87,12 +87,27 @@ class EventStream:
         """Write ``event`` to the outbox in the current transaction."""
         self.produce_many([event], using=using)
 
-    def produce_many(self, events: Iterable[Mapping[str, Any]], *, using: str | None = None) -> None:
+    def produce_many(
+        self, events: Iterable[Mapping[str, Any]], *, using: str | None = None
+    ) -> None:
         """Validate every event first, then write them all (or none)."""
         from ucloud import outbox
 
-        payloads = [self.validate(event) for event in events]
-        outbox.write(self, payloads, using=using)
+        outbox.write(self, self.validate_many(list(events)), using=using)
+
+    def validate_many(self, events: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Every payload in JSON form, or ``InvalidEvent`` for the first bad one."""
+        if len(events) < 2:
+            return [self.validate(event) for event in events]
+        # One list serializer binds the fields once for the whole batch,
+        # several times cheaper per event than a serializer per event.
+        serializer = self.payload(data=events, many=True)
+        if serializer.is_valid():
+            return [dict(item) for item in serializer.to_representation(serializer.validated_data)]
+        # Report the first bad event exactly as ``produce`` would.
+        for event in events:
+            self.validate(event)
+        raise InvalidEvent(self.name, serializer.errors)
 
     def __repr__(self) -> str:
         return f"<EventStream {self.name}>"

@@ -183,12 +183,14 @@ def test_prune_deletes_only_old_relayed_rows_and_old_inbox_entries():
 
 
 @contextmanager
-def broker(url: str, *, key_prefix: str) -> Iterator[None]:
+def broker(url: str, *, key_prefix: str, background: bool = False) -> Iterator[None]:
     """Broker mode against ``url``; Redis keys get ``key_prefix`` so that
-    workers of other test runs on the same Redis never see these messages."""
+    workers of other test runs on the same Redis never see these messages.
+    ``background=False`` publishes in the commit hook, where the test's
+    transaction-wrapped database is visible."""
     options = {**settings.CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": key_prefix}
     with override_settings(
-        UCLOUD=ucloud_with(EVENTS_EAGER=False),
+        UCLOUD=ucloud_with(EVENTS_EAGER=False, RELAY_IN_BACKGROUND=background),
         CELERY_BROKER_URL=url,
         CELERY_TASK_ALWAYS_EAGER=False,
         CELERY_BROKER_TRANSPORT_OPTIONS=options,
@@ -267,3 +269,46 @@ def test_a_broker_that_is_down_leaves_events_pending_without_failing_the_commit(
     # Once the broker is back (here: eager mode), the sweep relays them.
     assert relay.relay_pending() == 2
     assert [event.key for event in received] == ["1", "2"]
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_background_relay_publishes_after_commit_without_the_request_waiting(
+    orders, received, redis_url, redis_prefix, monkeypatch
+):
+    import threading
+
+    import redis
+
+    from ucloud.outbox import background_relay
+
+    relaying_threads = []
+    relay_pending = relay.relay_pending
+
+    def recording_relay_pending(**kwargs):
+        relaying_threads.append(threading.current_thread().name)
+        return relay_pending(**kwargs)
+
+    monkeypatch.setattr(relay, "relay_pending", recording_relay_pending)
+
+    with broker(redis_url, key_prefix=redis_prefix, background=True):
+        with transaction.atomic():
+            orders.produce_many([order(1), order(2)])
+        with transaction.atomic():
+            orders.produce(order(3))
+        assert background_relay.flush(timeout=10)
+
+    connection = redis.Redis.from_url(redis_url)
+    raw = connection.lrange(f"{redis_prefix}ucloud.notifications", 0, -1)
+    connection.close()
+    published = []
+    for item in raw:
+        args, _, _ = json.loads(base64.b64decode(json.loads(item)["body"]))
+        published += [message["payload"]["order_id"] for message in args[1]]
+    # Both commits' events are on the queue once, in one or two messages
+    # (kicks that arrive while the thread works are coalesced).
+    assert sorted(published) == [1, 2, 3]
+    assert pending() == []
+    assert received == []
+    assert relaying_threads
+    assert set(relaying_threads) == {"ucloud-relay"}
