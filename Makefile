@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test lint bench migrate clean
+.PHONY: run worker test lint bench migrate clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ migrate: $(VENV)/.runtime
 
 run: migrate
 	$(PY) manage.py runserver --insecure 127.0.0.1:$(PORT)  # --insecure: serve admin CSS with DEBUG off
+
+# Celery worker with beat for the event processors of the served services;
+# needs CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0).
+worker: migrate
+	$(PY) manage.py ucloud_worker --beat
 
 test: $(VENV)/.dev
 	$(PY) -m pytest $(PYTEST_ARGS)

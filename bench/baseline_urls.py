@@ -1,0 +1,18 @@
+"""URLs of the benchmark servers: the project's, plus the baseline views.
+
+``bench.settings`` makes this the root urlconf, so the baseline is reachable
+only in the benchmark::
+
+    ROOT_URLCONF = "bench.baseline_urls"
+"""
+
+from django.urls import URLPattern, URLResolver, path
+
+from bench.baseline_views import PlainFileCreateView, PlainFileRetrieveView
+from config.urls import urlpatterns as project_urlpatterns
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("bench/plain/files/retrieve", PlainFileRetrieveView.as_view()),
+    path("bench/plain/files", PlainFileCreateView.as_view()),
+    *project_urlpatterns,
+]

@@ -1,0 +1,339 @@
+"""The producer side of the events benchmark, in a process of its own.
+
+``bench/events.py`` starts it with the bench settings, a migrated database
+and a running Celery worker; it prints one JSON line with its measurements::
+
+    DJANGO_SETTINGS_MODULE=bench.events_settings DATABASE_URL=... CELERY_BROKER_URL=... \\
+        .venv/bin/python -m bench.events_kit --events 50000 --tasks 5000
+
+* kit end to end: ``produce_many`` in transactions, relay after commit, a
+  no-op batched processor in the worker; until the last inbox entry exists;
+* raw Celery: no-op tasks, one message each, until the queue is drained;
+* worker side alone, for both: a backlog built while the worker's consumer
+  is paused (remote control), timed from the first message taken;
+* produce overhead: one request-sized transaction with and without a
+  produced event, per-call latencies (p50).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make the project importable
+    sys.path.insert(0, str(ROOT))
+
+TIMEOUT = 180.0
+POLL = 0.005
+
+
+def _wait(done: Callable[[], bool], what: str, *, poll: float = POLL) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while not done():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Timed out waiting for {what}")
+        time.sleep(poll)
+
+
+@contextmanager
+def paused(queue: str) -> Iterator[Callable[[], None]]:
+    """The worker stops consuming ``queue``; calling what this yields resumes it
+    (remote control), so that a backlog can be built and then timed draining."""
+    from celery import current_app
+
+    def answered(replies: list[Any] | None, what: str) -> None:
+        if not replies:
+            raise RuntimeError(f"The worker did not answer {what} {queue}")
+
+    answered(current_app.control.cancel_consumer(queue, reply=True, timeout=10, limit=1), "cancel")
+    resumed = False
+
+    def resume() -> None:
+        nonlocal resumed
+        resumed = True
+        answered(current_app.control.add_consumer(queue, reply=True, timeout=10, limit=1), "add")
+
+    try:
+        yield resume
+    finally:
+        if not resumed:
+            resume()
+
+
+def resumed_and_taking(queue: str, resume: Callable[[], None]) -> float:
+    """Resume the worker on ``queue``; return the moment it took the first
+    message of the backlog.
+
+    kombu's Redis transport adds a queue to its blocking pop only when the
+    current one times out (up to a second later): the clock starts when the
+    backlog starts shrinking, not when the consumer is added.
+    """
+    import redis
+    from django.conf import settings
+
+    broker = redis.Redis.from_url(str(settings.CELERY_BROKER_URL))
+    try:
+        backlog = broker.llen(queue)
+        resume()
+        _wait(lambda: broker.llen(queue) < backlog, f"the worker to take from {queue}", poll=0.0005)
+        return time.perf_counter()
+    finally:
+        broker.close()
+
+
+class _KitStream:
+    """The bench stream's producer and its processor's inbox count."""
+
+    def __init__(self, per_transaction: int) -> None:
+        from bench.events_app.processors import sink
+        from ucloud.models import InboxEntry
+        from ucloud.processors import processors
+
+        consumer = next(p.id for p in processors().values() if p.function is sink)
+        self.inbox = InboxEntry.objects.filter(consumer=consumer)
+        self.per_transaction = per_transaction
+        self.produced = 0
+
+    def produce(self, count: int) -> None:
+        """``count`` events in transactions of ``per_transaction``; the relay
+        publishes each transaction's events after it commits."""
+        from django.db import transaction
+
+        from bench.events_app.api import bench_events, payload
+
+        first, last = self.produced, self.produced + count
+        for start in range(first, last, self.per_transaction):
+            stop = min(start + self.per_transaction, last)
+            with transaction.atomic():
+                bench_events.produce_many(payload(number) for number in range(start, stop))
+        self.produced = last
+
+    def wait_handled(self, what: str) -> None:
+        total = self.produced
+        _wait(lambda: self.inbox.count() >= total, what)
+
+
+def kit_end_to_end(events: int, drain_events: int, *, per_transaction: int) -> dict[str, Any]:
+    """Events/s from the first produce until the last event's inbox entry
+    exists; then the worker side alone, draining a relayed backlog."""
+    from bench.events_app.processors import QUEUE
+
+    stream = _KitStream(per_transaction)
+    stream.produce(2 * per_transaction)
+    stream.wait_handled("the warm-up events (is the worker up?)")
+    started = time.perf_counter()
+    stream.produce(events)
+    produced = time.perf_counter() - started
+    stream.wait_handled("the last inbox entry")
+    seconds = time.perf_counter() - started
+    with paused(QUEUE) as resume:
+        stream.produce(drain_events)
+        drain_started = resumed_and_taking(QUEUE, resume)
+        stream.wait_handled("the drained backlog")
+        drained = time.perf_counter() - drain_started
+    return {
+        "events_e2e_per_s": round(events / seconds),
+        "events": events,
+        "per_transaction": per_transaction,
+        "seconds": round(seconds, 3),
+        # Producing includes the after-commit relay (the producer pays it).
+        "produce_and_relay_seconds": round(produced, 3),
+        "drain_per_s": round(drain_events / drained),
+        "drain_events": drain_events,
+    }
+
+
+def celery_tasks(tasks: int, drain_tasks: int, *, warmup: int) -> dict[str, Any]:
+    """No-op tasks/s from the first send until the queue is drained and acked;
+    then the worker side alone, draining a backlog."""
+    import redis
+    from django.conf import settings
+
+    from bench.events_app.processors import NOOP_QUEUE, noop
+
+    broker = redis.Redis.from_url(str(settings.CELERY_BROKER_URL))
+
+    def idle() -> bool:
+        # kombu's Redis transport keeps a delivered, not yet acknowledged
+        # message (acks_late) in the "unacked" hash until the task returns.
+        return broker.llen(NOOP_QUEUE) == 0 and broker.hlen("unacked") == 0
+
+    def drained() -> bool:
+        # Twice, a moment apart: a message being moved from the queue to
+        # "unacked" is briefly in neither.
+        if not idle():
+            return False
+        time.sleep(POLL)
+        return idle()
+
+    def send(count: int) -> None:
+        for _ in range(count):
+            noop.apply_async(queue=NOOP_QUEUE)
+
+    try:
+        send(warmup)
+        _wait(drained, "the warm-up tasks")
+        started = time.perf_counter()
+        send(tasks)
+        sent = time.perf_counter() - started
+        _wait(drained, "the Celery queue to drain")
+        seconds = time.perf_counter() - started
+        with paused(NOOP_QUEUE) as resume:
+            send(drain_tasks)
+            drain_started = resumed_and_taking(NOOP_QUEUE, resume)
+            _wait(drained, "the Celery backlog to drain")
+            drain_seconds = time.perf_counter() - drain_started
+    finally:
+        broker.close()
+    return {
+        "celery_tasks_per_s": round(tasks / seconds),
+        "tasks": tasks,
+        "seconds": round(seconds, 3),
+        "send_seconds": round(sent, 3),
+        "drain_per_s": round(drain_tasks / drain_seconds),
+        "drain_tasks": drain_tasks,
+    }
+
+
+class _Requests:
+    """The same request-sized transaction, with and without producing an event."""
+
+    def __init__(self) -> None:
+        self.owner = f"bench-{uuid.uuid4().hex[:8]}"
+        self.numbers = itertools.count()
+
+    def _create(self) -> Any:
+        from apps.files.models import File
+
+        return File.objects.create(owner=self.owner, path=f"/p/{next(self.numbers)}", size=1)
+
+    def _event(self, file: Any) -> dict[str, Any]:
+        return {"type": "file_created", "file_id": file.id, "owner": file.owner, "path": file.path}
+
+    def bare(self) -> float:
+        from django.db import transaction
+
+        started = time.perf_counter()
+        with transaction.atomic():
+            self._create()
+        return time.perf_counter() - started
+
+    def with_relay(self) -> float:
+        """Outbox row in the transaction, then the after-commit relay publishes it."""
+        from django.db import transaction
+
+        from apps.files.api import files_events
+
+        started = time.perf_counter()
+        with transaction.atomic():
+            files_events.produce(self._event(self._create()))
+        return time.perf_counter() - started
+
+    def outbox_only(self) -> float:
+        """Outbox row in the transaction, relay kick switched off (untimed)."""
+        from django.db import transaction
+        from django.utils import timezone
+
+        from apps.files.api import files_events
+        from ucloud import outbox
+        from ucloud.models import OutboxEvent
+
+        kick = outbox._schedule_relay
+        outbox._schedule_relay = lambda alias: None
+        try:
+            started = time.perf_counter()
+            with transaction.atomic():
+                files_events.produce(self._event(self._create()))
+            elapsed = time.perf_counter() - started
+        finally:
+            outbox._schedule_relay = kick
+        # Out of the timing: mark the row relayed, so that the next
+        # with-relay request relays only its own event.
+        OutboxEvent.objects.filter(relayed_at__isnull=True).update(relayed_at=timezone.now())
+        return elapsed
+
+
+def vacuum_outbox() -> bool:
+    """On PostgreSQL, clean the outbox the throughput runs churned through.
+
+    Relaying rewrites every row, so a 50k-event burst leaves the relay's
+    pending-rows index full of dead entries until autovacuum passes; the
+    latency of a request is measured in the steady state after it.
+    """
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE ucloud_outboxevent")
+    return True
+
+
+def produce_overhead(iterations: int, *, warmup: int) -> dict[str, Any]:
+    """p50 latency of each variant, in turns (rotating who goes first), and the
+    differences that producing one event adds to a request."""
+    requests = _Requests()
+    variants: dict[str, Callable[[], float]] = {
+        "bare": requests.bare,
+        "outbox_only": requests.outbox_only,
+        "with_relay": requests.with_relay,
+    }
+    names = list(variants)
+    for _ in range(warmup):
+        for name in names:
+            variants[name]()
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for turn in range(iterations):
+        shift = turn % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name].append(variants[name]())
+    p50 = {name: statistics.median(values) * 1e3 for name, values in samples.items()}
+    return {
+        "produce_overhead_ms_p50": round(p50["with_relay"] - p50["bare"], 3),
+        "outbox_write_overhead_ms_p50": round(p50["outbox_only"] - p50["bare"], 3),
+        "request_ms_p50": {name: round(value, 3) for name, value in p50.items()},
+        "iterations": iterations,
+    }
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--per-transaction", type=int, default=1_000)
+    parser.add_argument("--tasks", type=int, default=5_000)
+    parser.add_argument("--drain-events", type=int, default=20_000)
+    parser.add_argument("--drain-tasks", type=int, default=3_000)
+    parser.add_argument("--iterations", type=int, default=300)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    results: dict[str, Any] = {"database": connection.vendor}
+    results["kit"] = kit_end_to_end(
+        args.events, args.drain_events, per_transaction=args.per_transaction
+    )
+    results["celery"] = celery_tasks(args.tasks, args.drain_tasks, warmup=200)
+    vacuumed = vacuum_outbox()
+    results["overhead"] = {**produce_overhead(args.iterations, warmup=30), "vacuumed": vacuumed}
+    print(json.dumps(results), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,32 @@
+"""Settings of the events benchmark: the project's, plus the bench service,
+with events relayed through the broker (never eagerly).
+
+``bench/events.py`` sets these for its producer and its Celery worker::
+
+    DJANGO_SETTINGS_MODULE=bench.events_settings CELERY_BROKER_URL=redis://127.0.0.1:6379/9 \\
+        .venv/bin/celery -A config worker -Q ucloud.eventsbench
+"""
+
+from config.settings import *  # noqa: F403
+from config.settings import CELERY_BROKER_URL, DATABASES, INSTALLED_APPS, UCLOUD
+
+if not CELERY_BROKER_URL:
+    raise RuntimeError("The events benchmark needs CELERY_BROKER_URL (a Redis URL)")
+
+INSTALLED_APPS = [*INSTALLED_APPS, "bench.events_app"]
+UCLOUD = {**UCLOUD, "EVENTS_EAGER": False}
+
+# Keep the connection between tasks and between produced transactions, as
+# bench.settings does for the HTTP benchmarks: connection setup is not what
+# is measured.
+DATABASES["default"]["CONN_MAX_AGE"] = 60
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Producer and workers write to one file: WAL lets readers and the writer
+    # overlap, IMMEDIATE avoids lock-upgrade deadlocks, the timeout waits.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        }
+    )
