@@ -63,7 +63,10 @@ def deliver(
             retry = [failure.event for failure in failures]
             logger.info(
                 "%s failed %d event(s) on attempt %d: %s",
-                proc.id, len(retry), current_attempt, failures[0].error,
+                proc.id,
+                len(retry),
+                current_attempt,
+                failures[0].error,
             )
             if reschedule is not None:
                 reschedule(
@@ -98,7 +101,11 @@ def bury(proc: Processor, failures: Sequence[Failure], *, attempts: int) -> None
         event = failure.event
         logger.error(
             "%s gave up on event %s of %s after %d attempts: %s",
-            proc.id, event.event_id, event.stream, attempts, failure.error,
+            proc.id,
+            event.event_id,
+            event.stream,
+            attempts,
+            failure.error,
         )
         try:
             with transaction.atomic(using=proc.using):

@@ -15,9 +15,7 @@ MAX_ITEMS_PER_PAGE = 250
 
 
 class BrowseRequest(serializers.Serializer):
-    items_per_page = serializers.IntegerField(
-        min_value=1, max_value=MAX_ITEMS_PER_PAGE, default=50
-    )
+    items_per_page = serializers.IntegerField(min_value=1, max_value=MAX_ITEMS_PER_PAGE, default=50)
     next = serializers.CharField(required=False, allow_null=True, allow_blank=False)
 
 

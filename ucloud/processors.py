@@ -69,7 +69,7 @@ class Processor:
                         self.function(fresh)
                         self._record(fresh)
                 return []
-            except Exception:  # noqa: S110 -- isolated below, event by event
+            except Exception:  # isolated below, event by event
                 pass
         handled = self._handled(events)
         failures = []
@@ -123,6 +123,4 @@ def groups_of(stream_name: str) -> list[str]:
 
 
 def processors_of(group: str, stream_name: str) -> list[Processor]:
-    return [
-        p for p in _processors.values() if p.group == group and p.stream.name == stream_name
-    ]
+    return [p for p in _processors.values() if p.group == group and p.stream.name == stream_name]

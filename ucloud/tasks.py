@@ -18,7 +18,9 @@ from ucloud import delivery, relay
 RELAY_QUEUE = "ucloud.relay"
 
 
-def _reschedule(processor_id: str, messages: list[dict[str, Any]], attempt: int, delay: float) -> None:
+def _reschedule(
+    processor_id: str, messages: list[dict[str, Any]], attempt: int, delay: float
+) -> None:
     group = processor_id.split(":", 1)[0]
     deliver_events.apply_async(
         args=[group, messages],

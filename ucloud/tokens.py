@@ -55,9 +55,7 @@ def _decode(token: str, token_type: str) -> dict[str, Any]:
     return claims
 
 
-def mint_access_token(
-    username: str, role: Role, scopes: tuple[str, ...] = ALL_SCOPES
-) -> str:
+def mint_access_token(username: str, role: Role, scopes: tuple[str, ...] = ALL_SCOPES) -> str:
     claims = {"sub": username, "role": role.value, "scopes": list(scopes), "typ": ACCESS}
     return _mint(claims, ucloud_settings.ACCESS_TOKEN_LIFETIME)
 
@@ -101,8 +99,12 @@ class _ServicePrincipals:
             lifetime = ucloud_settings.SERVICE_TOKEN_LIFETIME
             username = f"_{service}"
             token = _mint(
-                {"sub": username, "role": Role.SERVICE.value,
-                 "scopes": list(ALL_SCOPES), "typ": ACCESS},
+                {
+                    "sub": username,
+                    "role": Role.SERVICE.value,
+                    "scopes": list(ALL_SCOPES),
+                    "typ": ACCESS,
+                },
                 lifetime,
             )
             principal = Principal(username, Role.SERVICE, ALL_SCOPES, token=token)

@@ -54,34 +54,46 @@ class AccountDescriptions(CallDescriptionContainer):
     namespace = "accounts"
 
     login = call(
-        request=LoginRequest, response=TokenPair,
-        roles=Roles.PUBLIC, access=Access.READ_WRITE,
-        http=http_update("login"), audit=True,
+        request=LoginRequest,
+        response=TokenPair,
+        roles=Roles.PUBLIC,
+        access=Access.READ_WRITE,
+        http=http_update("login"),
+        audit=True,
         summary="Log in with a username and password",
         description="Returns an access token and a refresh token; 401 on bad credentials.",
     )
     refresh = call(
-        request=RefreshRequest, response=AccessToken,
-        roles=Roles.PUBLIC, access=Access.READ,
+        request=RefreshRequest,
+        response=AccessToken,
+        roles=Roles.PUBLIC,
+        access=Access.READ,
         http=http_update("refresh"),
         summary="Exchange a refresh token for a new access token",
     )
     whoami = call(
-        request=Empty, response=UserInfo,
-        roles=Roles.AUTHENTICATED, access=Access.READ,
+        request=Empty,
+        response=UserInfo,
+        roles=Roles.AUTHENTICATED,
+        access=Access.READ,
         http=HttpBinding("GET", "whoami", RequestSource.QUERY),
         summary="The caller's username and role",
     )
     create_user = call(
-        request=CreateUserRequest, response=UserInfo,
-        roles=Roles.ADMIN, access=Access.READ_WRITE,
-        http=http_create("users"), audit=True,
+        request=CreateUserRequest,
+        response=UserInfo,
+        roles=Roles.ADMIN,
+        access=Access.READ_WRITE,
+        http=http_create("users"),
+        audit=True,
         summary="Create a user (ADMIN only)",
         description="409 when the username is taken.",
     )
     retrieve_user = call(
-        request=RetrieveUserRequest, response=UserInfo,
-        roles=Roles.PRIVILEGED, access=Access.READ,
+        request=RetrieveUserRequest,
+        response=UserInfo,
+        roles=Roles.PRIVILEGED,
+        access=Access.READ,
         http=http_retrieve("users/retrieve"),
         summary="Look up a user by username (ADMIN and services)",
     )

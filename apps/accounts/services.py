@@ -1,7 +1,7 @@
 """Business logic of accounts: credentials, tokens and users.
 
-    tokens = user_login(username="alice", password="...")
-    user = user_create(username="bob", password="...", role="USER")
+tokens = user_login(username="alice", password="...")
+user = user_create(username="bob", password="...", role="USER")
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ def user_create(*, username: str, password: str, role: str) -> User:
     try:
         validate_password(password, user)
     except ValidationError as exc:
-        raise BadRequest("Invalid request", error_code="invalid_request",
-                         errors={"password": list(exc.messages)}) from exc
+        raise BadRequest(
+            "Invalid request", error_code="invalid_request", errors={"password": list(exc.messages)}
+        ) from exc
     user.set_password(password)
     try:
         with transaction.atomic():

@@ -1,7 +1,7 @@
 """The files contract: file metadata owned by users and shared between them.
 
-    from apps.files.api import FileDescriptions
-    FileDescriptions.create.call({"path": "/docs/a.txt", "size": 12}, client)
+from apps.files.api import FileDescriptions
+FileDescriptions.create.call({"path": "/docs/a.txt", "size": 12}, client)
 """
 
 from __future__ import annotations
@@ -64,41 +64,57 @@ class FileDescriptions(CallDescriptionContainer):
     namespace = "files"
 
     create = call(
-        request=CreateFileRequest, response=File,
-        roles=Roles.END_USER, access=Access.READ_WRITE,
-        http=http_create(), audit=True,
+        request=CreateFileRequest,
+        response=File,
+        roles=Roles.END_USER,
+        access=Access.READ_WRITE,
+        http=http_create(),
+        audit=True,
         summary="Create a file entry owned by the caller",
         description="409 when the caller already has a file at that path.",
     )
     browse = call(
-        request=BrowseRequest, response=page_of(File),
-        roles=Roles.END_USER, access=Access.READ,
+        request=BrowseRequest,
+        response=page_of(File),
+        roles=Roles.END_USER,
+        access=Access.READ,
         http=http_browse(),
         summary="Browse the caller's own files and files shared with the caller",
     )
     retrieve = call(
-        request=FileIdRequest, response=File,
-        roles=Roles.END_USER, access=Access.READ,
+        request=FileIdRequest,
+        response=File,
+        roles=Roles.END_USER,
+        access=Access.READ,
         http=http_retrieve(),
         summary="Retrieve one file the caller owns or that is shared with the caller",
     )
     move = call(
-        request=MoveFileRequest, response=File,
-        roles=Roles.END_USER, access=Access.READ_WRITE,
-        http=http_update("move"), audit=True,
+        request=MoveFileRequest,
+        response=File,
+        roles=Roles.END_USER,
+        access=Access.READ_WRITE,
+        http=http_update("move"),
+        audit=True,
         summary="Move (rename) a file the caller owns",
         description="409 when the caller already has a file at the new path.",
     )
     delete = call(
-        request=FileIdRequest, response=Empty,
-        roles=Roles.END_USER, access=Access.READ_WRITE,
-        http=http_delete(), audit=True,
+        request=FileIdRequest,
+        response=Empty,
+        roles=Roles.END_USER,
+        access=Access.READ_WRITE,
+        http=http_delete(),
+        audit=True,
         summary="Delete a file the caller owns",
     )
     share = call(
-        request=ShareFileRequest, response=File,
-        roles=Roles.END_USER, access=Access.READ_WRITE,
-        http=http_update("share"), audit=True,
+        request=ShareFileRequest,
+        response=File,
+        roles=Roles.END_USER,
+        access=Access.READ_WRITE,
+        http=http_update("share"),
+        audit=True,
         summary="Share a file the caller owns with another user",
         description="404 when the user does not exist (resolved through accounts).",
     )

@@ -72,8 +72,11 @@ def file_browse(*, username: str, items_per_page: int, next: str | None = None) 
         try:
             after = int(next)
         except ValueError as exc:
-            raise BadRequest("Invalid page token", error_code="invalid_request",
-                             errors={"next": ["Not a valid page token."]}) from exc
+            raise BadRequest(
+                "Invalid page token",
+                error_code="invalid_request",
+                errors={"next": ["Not a valid page token."]},
+            ) from exc
         files = files.filter(id__gt=after)
     page = list(files[: items_per_page + 1])
     has_more = len(page) > items_per_page
@@ -111,8 +114,11 @@ def file_share(*, username: str, id: int, target: str, accounts: RPCClient) -> d
     """Share with ``target``, who must exist in accounts (asked as this service)."""
     file = _get_owned(username=username, id=id)
     if target == username:
-        raise BadRequest("A file cannot be shared with its owner", error_code="invalid_request",
-                         errors={"username": ["This is the file's owner."]})
+        raise BadRequest(
+            "A file cannot be shared with its owner",
+            error_code="invalid_request",
+            errors={"username": ["This is the file's owner."]},
+        )
     # Raises RPCException(404) for an unknown user, on either transport.
     AccountDescriptions.retrieve_user.call({"username": target}, accounts)
     with transaction.atomic():

@@ -1,7 +1,7 @@
 """The notifications contract: browse your notifications, mark them read.
 
-    from apps.notifications.api import NotificationDescriptions
-    NotificationDescriptions.browse.call({"unread_only": True}, client)
+from apps.notifications.api import NotificationDescriptions
+NotificationDescriptions.browse.call({"unread_only": True}, client)
 """
 
 from __future__ import annotations
@@ -46,14 +46,18 @@ class NotificationDescriptions(CallDescriptionContainer):
     namespace = "notifications"
 
     browse = call(
-        request=BrowseNotificationsRequest, response=page_of(Notification),
-        roles=Roles.END_USER, access=Access.READ,
+        request=BrowseNotificationsRequest,
+        response=page_of(Notification),
+        roles=Roles.END_USER,
+        access=Access.READ,
         http=http_browse(),
         summary="Browse the caller's notifications, newest first",
     )
     mark_read = call(
-        request=MarkReadRequest, response=MarkReadResponse,
-        roles=Roles.END_USER, access=Access.READ_WRITE,
+        request=MarkReadRequest,
+        response=MarkReadResponse,
+        roles=Roles.END_USER,
+        access=Access.READ_WRITE,
         http=http_update("mark_read"),
         summary="Mark some of the caller's notifications as read",
         description="Ids of other users' notifications are ignored.",

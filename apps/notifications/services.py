@@ -1,7 +1,7 @@
 """Business logic of notifications.
 
-    notification_from_file_event(payload)      # called by the processor
-    page = notification_browse(username="alice", items_per_page=20)
+notification_from_file_event(payload)      # called by the processor
+page = notification_browse(username="alice", items_per_page=20)
 """
 
 from __future__ import annotations

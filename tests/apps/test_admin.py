@@ -12,11 +12,7 @@ from ucloud import registry
 
 
 def test_every_model_of_every_service_is_registered_in_the_admin():
-    models = [
-        model
-        for service in registry.services().values()
-        for model in service.get_models()
-    ]
+    models = [model for service in registry.services().values() for model in service.get_models()]
     assert models, "no service models found"
     missing = [model._meta.label for model in models if not admin.site.is_registered(model)]
     assert missing == []
