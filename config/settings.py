@@ -74,6 +74,16 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat processes may write one SQLite file at once: take
+    # the write lock when a transaction begins (a deferred transaction cannot
+    # wait for it later) and wait for it instead of failing.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL;",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -143,8 +153,14 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # gives it to another worker after the visibility timeout (seconds).
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Keep it above the longest batch plus STREAM_RETRY_BACKOFF_MAX, or messages
+# still in progress are delivered twice (harmless, thanks to inboxes, but
+# wasted work).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=360),
+    # A broker that stops answering must not hang the relay thread.
+    "socket_timeout": 5,
+    "socket_connect_timeout": 5,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A broker that is down must not hold a request for long: the outbox keeps

@@ -1,0 +1,212 @@
+"""A deployment of the probe service for one proof: producers, workers, switches.
+
+Every process runs ``tests.events.settings`` against the shared scratch
+database; with a broker (``use_broker``) events travel through a private
+Redis to Celery workers, without one they are processed eagerly in the
+producer::
+
+    deployment.use_broker(redis)
+    deployment.start_worker()
+    deployment.produce(count=100).result()
+    deployment.wait_for_effects(100)
+    deployment.close()
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.events.observations import EventDatabase, execution_counts
+from tests.events.probe.switches import CURED, HOLD
+from tests.events.processes import STOP_DEADLINE, PrivateRedis, Worker
+from tests.scenario.servers import REPO_ROOT, base_environment
+
+SETTINGS = "tests.events.settings"
+PROCESSORS = ("one", "batch")
+# Bound on every wait of a proof; reaching it fails the test with the logs.
+WAIT_DEADLINE = 60.0
+# Inherited variables that would change what the processes of a proof do.
+_OWN_VARIABLES = (
+    "CELERY_BROKER_URL",
+    "CELERY_VISIBILITY_TIMEOUT",
+    "CELERY_BEAT_SCHEDULE_FILENAME",
+    "CELERY_WORKER_PREFETCH_MULTIPLIER",
+    "REDIS_URL",
+    "PROBE_DIR",
+    "UCLOUD_RELAY_SWEEP_INTERVAL",
+    "UCLOUD_RELAY_SWEEP_MIN_AGE",
+    "UCLOUD_STREAM_MAX_ATTEMPTS",
+    "UCLOUD_STREAM_RETRY_BACKOFF",
+    "UCLOUD_LOG_LEVEL",
+)
+
+
+def environment(database_url: str, directory: Path) -> dict[str, str]:
+    """Environment of every process of one proof, without a broker."""
+    env = base_environment(database_url, secret_key=secrets.token_urlsafe(40))
+    for name in _OWN_VARIABLES:
+        env.pop(name, None)
+    env.update(
+        DJANGO_SETTINGS_MODULE=SETTINGS,
+        PROBE_DIR=str(directory),
+        CELERY_BEAT_SCHEDULE_FILENAME=str(directory / "beat-schedule"),
+        UCLOUD_RELAY_SWEEP_INTERVAL="1",
+        UCLOUD_LOG_LEVEL="INFO",
+        # One message per pool process at a time: messages prefetched behind
+        # a slow one would outlive the short visibility timeout and come
+        # back while still waiting, which only slows the proofs down.
+        CELERY_WORKER_PREFETCH_MULTIPLIER="1",
+    )
+    return env
+
+
+@dataclass
+class Production:
+    """A ``probe_produce`` process running in the background."""
+
+    process: subprocess.Popen[bytes]
+    stdout: Path
+    stderr: Path
+
+    def result(self) -> dict[str, Any]:
+        """Wait for it; its JSON report. Fails when it did not exit 0."""
+        code = self.process.wait(timeout=WAIT_DEADLINE)
+        assert code == 0, f"probe_produce exited {code}:\n{self.errors()}"
+        report: dict[str, Any] = json.loads(self.stdout.read_text())
+        return report
+
+    def errors(self) -> str:
+        return self.stderr.read_text(errors="replace") if self.stderr.exists() else ""
+
+
+@dataclass
+class ProbeDeployment:
+    database: EventDatabase
+    directory: Path
+    env: dict[str, str]
+    workers: list[Worker] = field(default_factory=list)
+    productions: list[Production] = field(default_factory=list)
+
+    def use_broker(self, redis: PrivateRedis, *, visibility_timeout: int = 5) -> None:
+        # A short visibility timeout: a killed worker's messages come back
+        # within the proof rather than after the production default.
+        self.env.update(
+            CELERY_BROKER_URL=redis.url,
+            CELERY_VISIBILITY_TIMEOUT=str(visibility_timeout),
+        )
+
+    def configure(self, **variables: str) -> None:
+        self.env.update(variables)
+
+    def start_worker(self) -> Worker:
+        log = self.directory / f"worker-{len(self.workers) + 1}.log"
+        worker = Worker.start(self.env, log)
+        self.workers.append(worker)
+        worker.wait_until_ready()
+        return worker
+
+    def produce(
+        self,
+        *,
+        count: int,
+        start: int = 0,
+        transactions: int = 1,
+        hold: Iterable[int] = (),
+        poison: Iterable[int] = (),
+    ) -> Production:
+        args = [
+            "--count", str(count), "--start", str(start), "--transactions", str(transactions),
+            *(f"--hold={n}" for n in hold), *(f"--poison={n}" for n in poison),
+        ]  # fmt: skip
+        name = f"produce-{len(self.productions) + 1}"
+        stdout, stderr = self.directory / f"{name}.out", self.directory / f"{name}.err"
+        with stdout.open("wb") as out, stderr.open("wb") as err:
+            process = subprocess.Popen(
+                [sys.executable, str(REPO_ROOT / "manage.py"), "probe_produce", *args],
+                env=self.env,
+                cwd=REPO_ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+            )
+        production = Production(process, stdout, stderr)
+        self.productions.append(production)
+        return production
+
+    def manage(self, *args: str) -> str:
+        """Run a management command to completion; its standard output."""
+        result = subprocess.run(
+            [sys.executable, str(REPO_ROOT / "manage.py"), *args],
+            env=self.env,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=WAIT_DEADLINE,
+            check=False,
+        )
+        assert result.returncode == 0, f"manage.py {' '.join(args)}:\n{result.stderr}"
+        return result.stdout
+
+    # The probe's switches: files its processors look at on every event.
+    def hold(self) -> None:
+        (self.directory / HOLD).touch()
+
+    def release(self) -> None:
+        (self.directory / HOLD).unlink(missing_ok=True)
+
+    def cure(self) -> None:
+        (self.directory / CURED).touch()
+
+    def wait_until(self, done: Callable[[], bool], what: str) -> None:
+        give_up = time.monotonic() + WAIT_DEADLINE
+        while not done():
+            if time.monotonic() > give_up:
+                raise AssertionError(f"gave up waiting for {what}\n{self.logs()}")
+            time.sleep(0.1)
+
+    def wait_for_effects(self, count: int) -> None:
+        """Until each probe processor has ``count`` effects."""
+
+        def reached() -> bool:
+            effects = self.database.effects()
+            return all(len(effects.get(name, [])) >= count for name in PROCESSORS)
+
+        self.wait_until(reached, f"{count} effects per processor")
+
+    def wait_for_execution(self, processor: str, number: int) -> None:
+        self.wait_until(
+            lambda: execution_counts(self.directory)[(processor, number)] > 0,
+            f"{processor} to run event #{number}",
+        )
+
+    def logs(self) -> str:
+        parts = [f"--- {w.log.name} ---\n{w.logs()}" for w in self.workers]
+        parts += [f"--- {p.stderr.name} ---\n{p.errors()}" for p in self.productions]
+        return "\n".join(parts)
+
+    def close(self) -> None:
+        """Stop every process the proof started; release held processors first."""
+        self.release()
+        for production in self.productions:
+            if production.process.poll() is None:
+                production.process.kill()
+                production.process.wait(timeout=STOP_DEADLINE)
+        for worker in self.workers:
+            worker.stop()
+
+
+def numbers(count: int, start: int = 0) -> list[int]:
+    return list(range(start, start + count))
+
+
+def effects_once(effects: Mapping[str, list[int]], expected: list[int]) -> bool:
+    """Each processor has exactly one effect per expected event number."""
+    return all(effects.get(name) == expected for name in PROCESSORS)

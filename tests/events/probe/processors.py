@@ -1,0 +1,22 @@
+"""Two processors of the probe group: one event at a time, and whole batches.
+
+Both consume ``probe.events``; each has its own inbox (consumer id), so every
+event must leave one effect per processor.
+"""
+
+from __future__ import annotations
+
+from tests.events.probe import services
+from tests.events.probe.api import probe_events
+from ucloud.processors import processor
+from ucloud.streams import Event
+
+
+@processor(probe_events)
+def apply_one(event: Event) -> None:
+    services.effects_apply(processor="one", events=[event])
+
+
+@processor(probe_events, batched=True)
+def apply_batch(events: list[Event]) -> None:
+    services.effects_apply(processor="batch", events=events)
