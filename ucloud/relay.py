@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -60,18 +61,21 @@ def _relay_batch(using: str, min_age: float, size: int) -> int:
     if min_age:
         cutoff = timezone.now() - datetime.timedelta(seconds=min_age)
         pending = pending.filter(created_at__lte=cutoff)
+    # Plain tuples, not model instances: the relay only forwards the rows,
+    # and building models costs as much as the query itself.
+    selected = pending.order_by("id").values_list(*_COLUMNS)
     if events_eager():
         # Deliver first, mark after: a crash in between re-delivers on the
         # next relay, and the inboxes skip what was already handled.
-        rows = list(pending.order_by("id")[:size])
+        rows = [_message(row) for row in selected[:size]]
         deliver_in_process(rows)
         _mark_relayed(using, rows)
         return len(rows)
     if connections[using].features.has_select_for_update_skip_locked:
         # Concurrent relays (after-commit kicks, the sweep) take disjoint rows.
-        pending = pending.select_for_update(skip_locked=True)
+        selected = selected.select_for_update(skip_locked=True)
     with transaction.atomic(using=using):
-        rows = list(pending.order_by("id")[:size])
+        rows = [_message(row) for row in selected[:size]]
         # Publish before marking: a failure rolls back and the rows stay
         # pending. A crash after publishing re-sends them; inboxes dedupe.
         publish(rows)
@@ -79,33 +83,50 @@ def _relay_batch(using: str, min_age: float, size: int) -> int:
     return len(rows)
 
 
-def _mark_relayed(using: str, rows: list[OutboxEvent]) -> None:
+_COLUMNS = ("id", "event_id", "stream", "key", "payload", "created_at")
+
+
+@dataclass(frozen=True)
+class _Row:
+    """An outbox row on its way out: its id and the message consumers get."""
+
+    id: int
+    stream: str
+    message: dict[str, Any]
+
+
+def _message(row: tuple[Any, ...]) -> _Row:
+    row_id, event_id, stream, key, payload, created_at = row
+    message = {
+        "event_id": str(event_id),
+        "stream": stream,
+        "key": key,
+        "payload": payload,
+        "produced_at": created_at.isoformat() if created_at else None,
+    }
+    return _Row(row_id, stream, message)
+
+
+def _mark_relayed(using: str, rows: list[_Row]) -> None:
     if rows:
         OutboxEvent.objects.using(using).filter(id__in=[row.id for row in rows]).update(
             relayed_at=timezone.now()
         )
 
 
-def _by_group(rows: list[OutboxEvent]) -> dict[str, list[dict[str, Any]]]:
+def _by_group(rows: list[_Row]) -> dict[str, list[dict[str, Any]]]:
     messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
     # The groups of a stream, looked up once per batch rather than per row.
     groups: dict[str, list[str]] = {}
     for row in rows:
-        message = {
-            "event_id": str(row.event_id),
-            "stream": row.stream,
-            "key": row.key,
-            "payload": row.payload,
-            "produced_at": row.created_at.isoformat() if row.created_at else None,
-        }
         if row.stream not in groups:
             groups[row.stream] = groups_of(row.stream)
         for group in groups[row.stream]:
-            messages[group].append(message)
+            messages[group].append(row.message)
     return messages
 
 
-def publish(rows: list[OutboxEvent]) -> None:
+def publish(rows: list[_Row]) -> None:
     """Send one Celery message per consumer group with the rows' events."""
     from ucloud.tasks import deliver_events
 
@@ -113,7 +134,7 @@ def publish(rows: list[OutboxEvent]) -> None:
         deliver_events.apply_async(args=[group, messages], queue=queue_of(group))
 
 
-def deliver_in_process(rows: list[OutboxEvent]) -> None:
+def deliver_in_process(rows: list[_Row]) -> None:
     for group, messages in _by_group(rows).items():
         try:
             delivery.deliver(group, messages)
