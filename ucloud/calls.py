@@ -8,6 +8,9 @@ OpenAPI) and the caller (``.call``) are driven by these objects::
         create = call(request=CreateFileRequest, response=File,
                       roles=Roles.END_USER, access=Access.READ_WRITE,
                       http=http_create(), audit=True, summary="Create a file")
+        # Only the files service itself may make this one.
+        reindex = call(request=Empty, response=Empty, roles=Roles.SERVICE,
+                       callers=("files",), http=http_update("reindex"))
 
     FileDescriptions.create.call({"path": "/a", "size": 1}, client)
 """
@@ -41,6 +44,8 @@ class CallDescription:
     audit: bool = False
     summary: str = ""
     description: str = ""
+    # Services whose SERVICE principals may make the call; None: any service.
+    callers: frozenset[str] | None = None
     # Filled in by the container.
     name: str = ""
     namespace: str = ""
@@ -76,18 +81,39 @@ def call(
     audit: bool = False,
     summary: str = "",
     description: str = "",
+    callers: Iterable[str] | None = None,
 ) -> CallDescription:
-    """Declare a call inside a ``CallDescriptionContainer`` body."""
+    """Declare a call inside a ``CallDescriptionContainer`` body.
+
+    ``callers`` restricts the SERVICE role to the named services (other
+    roles in ``roles`` are not affected).
+    """
+    roles = frozenset(roles)
     return CallDescription(
         request=request,
         response=response,
         http=http,
-        roles=frozenset(roles),
+        roles=roles,
         access=access,
         audit=audit,
         summary=summary,
         description=description,
+        callers=_callers(callers, roles),
     )
+
+
+def _callers(callers: Iterable[str] | None, roles: frozenset[Role]) -> frozenset[str] | None:
+    if callers is None:
+        return None
+    # ("files") is a string, not a tuple: iterating it would allow "f", "i"...
+    if isinstance(callers, str):
+        raise TypeError(f"callers takes service names, e.g. ({callers!r},), not a string")
+    names = frozenset(callers)
+    if not names:
+        raise ValueError("callers names no service; leave Role.SERVICE out of roles instead")
+    if Role.SERVICE not in roles:
+        raise ValueError("callers restricts the SERVICE role, which roles does not allow")
+    return names
 
 
 # Every container ever declared, by namespace, so that the kit can find the

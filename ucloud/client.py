@@ -35,12 +35,20 @@ class RPCClient:
 
     @classmethod
     def for_token(cls, token: str, **kwargs: Any) -> RPCClient:
-        """A client acting as the holder of ``token`` (validated here)."""
-        return cls(decode_access_token(token), **kwargs)
+        """A client acting as the holder of ``token``.
+
+        Signature and expiry are checked here; the audience of a SERVICE
+        token is left to the service it is sent to.
+        """
+        return cls(decode_access_token(token, verify_audience=False), **kwargs)
 
     @classmethod
     def for_service(cls, service: str, **kwargs: Any) -> RPCClient:
-        """A client acting as ``service`` itself, with a SERVICE-role token."""
+        """A client acting as ``service`` itself (the SERVICE role).
+
+        Over HTTP it presents a token minted for each target service, which
+        needs ``service``'s private key when ``UCLOUD["KEYS_DIR"]`` is set.
+        """
         return cls(service_principal(service), **kwargs)
 
     def call(self, call: CallDescription, request: Any) -> Any:

@@ -44,13 +44,29 @@ def new_job_id() -> str:
 
 
 def authorize(call: CallDescription, principal: Principal) -> None:
-    """Raise 401 or 403 unless ``principal`` may make ``call``."""
+    """Raise 401 or 403 unless ``principal`` may make ``call``.
+
+    Checked on every transport: the role, the calling service for calls
+    restricted to named ``callers``, then the scope.
+    """
     if principal.role not in call.roles:
         if principal.role is Role.GUEST:
             raise Unauthorized()
         raise Forbidden(f"{call.full_name} is not allowed for role {principal.role.value}")
+    if principal.role is Role.SERVICE and call.callers is not None:
+        _check_caller(call, principal)
     if principal.role is not Role.GUEST and not principal.has_scope(call.scope):
         raise Forbidden(f"Token lacks the scope {call.scope}", error_code="missing_scope")
+
+
+def _check_caller(call: CallDescription, principal: Principal) -> None:
+    callers = call.callers or frozenset()
+    if principal.service not in callers:
+        raise Forbidden(
+            f"{call.full_name} may be called by the service(s) {', '.join(sorted(callers))} "
+            f"only, not by {principal.service or principal.username}",
+            error_code="caller_not_allowed",
+        )
 
 
 def validate(call: CallDescription, data: Any) -> Any:

@@ -4,6 +4,7 @@ Handlers read it from their context; clients carry it (with its token) so
 that onward calls are checked as the same user::
 
     ctx.principal.username, ctx.principal.role, ctx.principal.has_scope("files.create:write")
+    ctx.principal.service      # "files" for the files service's principal, else None
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ class Principal:
             if granted_access == "write" or granted_access == access:
                 return True
         return False
+
+    @property
+    def service(self) -> str | None:
+        """The calling service of a SERVICE principal (``_files`` -> ``files``)."""
+        if self.role is Role.SERVICE and self.username.startswith("_"):
+            return self.username[1:]
+        return None
 
     @property
     def is_authenticated(self) -> bool:

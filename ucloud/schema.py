@@ -9,7 +9,8 @@ the call bound to that route and HTTP method::
 
 Request bodies and query parameters come from the request serializer,
 responses from the response serializer plus the kit's error body
-(``RPCError``); roles, access, scope and audit are vendor extensions
+(``RPCError``); roles, access, scope, audit and the services allowed to call
+(``x-ucloud-callers``, when restricted) are vendor extensions
 (``x-ucloud-*``) and are repeated in the description for readers.
 """
 
@@ -104,6 +105,8 @@ class CallSchema(AutoSchema):
         access = f"**Roles:** {', '.join(role_names(call.roles))}"
         if Role.GUEST in call.roles:
             access += " (no token needed)"
+        if call.callers is not None:
+            access += f" (services: {', '.join(sorted(call.callers))} only)"
         access += f". **Scope:** `{call.scope}`."
         if call.audit:
             access += " Audited."
@@ -114,13 +117,16 @@ class CallSchema(AutoSchema):
 
     def get_extensions(self) -> dict[str, Any]:
         call = self.call
-        return {
+        extensions: dict[str, Any] = {
             "x-ucloud-call": call.full_name,
             "x-ucloud-roles": role_names(call.roles),
             "x-ucloud-access": call.access.value,
             "x-ucloud-scope": call.scope,
             "x-ucloud-audit": call.audit,
         }
+        if call.callers is not None:
+            extensions["x-ucloud-callers"] = sorted(call.callers)
+        return extensions
 
     def get_override_parameters(self) -> list[Any]:
         # drf-spectacular turns a serializer given here into one query
@@ -171,7 +177,16 @@ class CallSchema(AutoSchema):
                 RPCError, description="No bearer token, or the token is invalid or expired."
             )
         refused = Roles.AUTHENTICATED - call.roles
-        if refused:
+        if call.callers is not None:
+            responses[403] = OpenApiResponse(
+                RPCError,
+                description=(
+                    f"The caller's role is not allowed (only {', '.join(role_names(call.roles))}),"
+                    f" a service other than {', '.join(sorted(call.callers))} called"
+                    f" (`caller_not_allowed`), or the token lacks the scope `{call.scope}`."
+                ),
+            )
+        elif refused:
             responses[403] = OpenApiResponse(
                 RPCError,
                 description=(

@@ -2,7 +2,8 @@
 
 ``InProcessTransport`` runs the pipeline directly (no HTTP, no JSON);
 ``HttpTransport`` sends the call to the service's URL with one pooled
-keep-alive ``httpx.Client`` per process. Callers never pick one by hand::
+keep-alive ``httpx.Client`` per process, presenting a token meant for that
+service (``bearer_token``). Callers never pick one by hand::
 
     transport_for(FileDescriptions.create).call(call, request, client)
 """
@@ -23,7 +24,9 @@ from ucloud.calls import CallDescription
 from ucloud.controllers import handler_for
 from ucloud.exceptions import BadGateway, GatewayTimeout, RPCException
 from ucloud.pipeline import execute, new_job_id
+from ucloud.principal import Principal
 from ucloud.settings import ucloud_settings
+from ucloud.tokens import may_sign_as, service_token
 
 if TYPE_CHECKING:
     from ucloud.client import RPCClient
@@ -103,6 +106,21 @@ def _error_from_response(response: httpx.Response, service: str) -> RPCException
     return RPCException(why, response.status_code, "remote_error")
 
 
+def bearer_token(principal: Principal, audience: str) -> str | None:
+    """The token ``principal`` presents to the service ``audience``.
+
+    A user's own token goes as it is (it is good at every service). A
+    service gets a token minted for this audience, so that the callee can
+    refuse it anywhere else; a SERVICE token this process cannot mint again
+    (another service's, received in a request) is passed on as it is, and
+    the callee judges its audience.
+    """
+    service = principal.service
+    if service is not None and (principal.token is None or may_sign_as(service)):
+        return service_token(service, audience=audience)
+    return principal.token
+
+
 class HttpTransport:
     """Sends calls to ``base_url`` as the principal of the client."""
 
@@ -112,8 +130,9 @@ class HttpTransport:
 
     def call(self, call: CallDescription, request: Any, client: RPCClient) -> Any:
         headers = {"Job-Id": new_job_id(), "Accept": "application/json"}
-        if client.principal.token:
-            headers["Authorization"] = f"Bearer {client.principal.token}"
+        token = bearer_token(client.principal, self.service)
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         if client.caused_by:
             headers["Caused-By"] = client.caused_by
         url = f"{self.base_url}/{call.path}"

@@ -93,7 +93,9 @@ class AccountDescriptions(CallDescriptionContainer):
         request=RetrieveUserRequest,
         response=UserInfo,
         roles=Roles.PRIVILEGED,
+        # Of the services, only files needs it (to check whom a file is shared with).
+        callers=("files",),
         access=Access.READ,
         http=http_retrieve("users/retrieve"),
-        summary="Look up a user by username (ADMIN and services)",
+        summary="Look up a user by username (ADMIN and the files service)",
     )

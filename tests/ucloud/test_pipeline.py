@@ -47,6 +47,13 @@ def probe(kit_registries):
             request=Empty, response=Empty, http=http_retrieve("public"), roles=Roles.PUBLIC
         )
         secret = call(request=Secretive, response=Echo, http=http_create("secret"), audit=True)
+        from_files = call(
+            request=Empty,
+            response=Empty,
+            http=http_retrieve("from-files"),
+            roles=Roles.PRIVILEGED,
+            callers=("files",),
+        )
 
     return ProbeDescriptions
 
@@ -91,6 +98,17 @@ def test_missing_scope_is_403_missing_scope(probe):
     assert run(probe.read, principal=reader) == {}
     error = raises(probe.write, 403, "missing_scope", principal=reader)
     assert "probe.write:write" in error.why
+
+
+def test_service_not_among_the_callers_is_403_caller_not_allowed(probe):
+    assert run(probe.from_files, principal=Principal("_files", Role.SERVICE)) == {}
+    error = raises(
+        probe.from_files, 403, "caller_not_allowed", principal=Principal("_billing", Role.SERVICE)
+    )
+    assert "billing" in error.why
+    # The restriction is on services; the other roles of the call are unaffected.
+    assert run(probe.from_files, principal=ROOT) == {}
+    raises(probe.from_files, 403, "forbidden")
 
 
 def test_authorize_passes_silently_when_allowed(probe):

@@ -1,4 +1,4 @@
-"""JWTs: round trips, expiry, keys, token types, tampering and SERVICE principals."""
+"""JWTs: round trips, expiry, keys, token types, tampering and SERVICE tokens."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from ucloud.tokens import (
     mint_access_token,
     mint_refresh_token,
     service_principal,
+    service_token,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -149,31 +150,41 @@ def test_guest_role_in_a_token_is_refused():
     assert_unauthorized(mint_access_token("nobody", Role.GUEST))
 
 
-def test_service_principal_has_service_role_and_a_valid_token():
+def test_service_principal_has_service_role_and_names_its_service():
     principal = service_principal("files")
     assert principal.role is Role.SERVICE
     assert principal.username == "_files"
-    assert principal.token is not None
-    assert decode_access_token(principal.token) == principal
+    assert principal.service == "files"
 
 
-def test_service_principal_is_reused_before_half_life():
+def test_service_token_decodes_to_the_service_principal():
+    token = service_token("files", audience="accounts")
+    principal = decode_access_token(token, audiences={"accounts"})
+    assert principal == service_principal("files")
+    assert principal.token == token
+
+
+def test_service_token_is_reused_before_half_life():
     with override_settings(UCLOUD={"SERVICE_TOKEN_LIFETIME": 600}):
-        assert service_principal("files") is service_principal("files")
-        assert service_principal("files") is not service_principal("accounts")
+        token = service_token("files", audience="accounts")
+        assert service_token("files", audience="accounts") == token
+        # One token per caller and per audience.
+        assert service_token("files", audience="notifications") != token
+        assert service_token("accounts", audience="accounts") != token
 
 
-def test_service_principal_is_reminted_past_half_life():
+def test_service_token_is_reminted_past_half_life():
     # A zero lifetime puts the half-life in the past at once.
     with override_settings(UCLOUD={"SERVICE_TOKEN_LIFETIME": 0}):
-        assert service_principal("files") is not service_principal("files")
+        first = service_token("files", audience="accounts")
+        assert service_token("files", audience="accounts") != first
 
 
-def test_service_principal_follows_a_new_signing_key():
+def test_service_token_follows_a_new_signing_key():
     with override_settings(UCLOUD={"SIGNING_KEY": KEY_A}):
-        token = service_principal("files").token
+        token = service_token("files", audience="accounts")
     with override_settings(UCLOUD={"SIGNING_KEY": KEY_B}):
-        fresh = service_principal("files").token
+        fresh = service_token("files", audience="accounts")
         assert fresh != token
-        assert fresh is not None
         assert decode_access_token(fresh).role is Role.SERVICE
+        assert_unauthorized(token)

@@ -12,7 +12,7 @@ from apps.accounts.api import AccountDescriptions
 from ucloud.client import RPCClient
 from ucloud.exceptions import RPCException
 from ucloud.roles import Role
-from ucloud.tokens import mint_access_token, mint_refresh_token
+from ucloud.tokens import mint_access_token, mint_refresh_token, service_token
 
 pytestmark = pytest.mark.django_db
 
@@ -205,7 +205,7 @@ def test_whoami_of_a_service_principal():
 
 
 def test_whoami_of_a_service_token_over_http(client):
-    token = RPCClient.for_service("accounts").principal.token
+    token = service_token("accounts", audience="accounts")
     response = client.get("/api/accounts/whoami", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.json() == {"username": "_accounts", "role": "SERVICE"}
 
