@@ -1,9 +1,13 @@
 """``GET /status``: the services served here and the dependencies they use.
 
-200 when every dependency answers, 503 when one does not::
+200 when every dependency answers, 503 when one does not. ``database`` is
+OK when the alias of every served service answers; when the served services
+use more than one alias, ``aliases`` details each of them::
 
     {"status": "ok", "services": ["accounts", "files"],
      "dependencies": {"database": {"ok": true}, "redis": {"ok": true}}}
+    "database": {"ok": false, "aliases": {"default": {"ok": true},
+                 "files": {"ok": false, "error": "OperationalError"}}}
 """
 
 from __future__ import annotations
@@ -15,13 +19,14 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from ucloud import registry, topology
+from ucloud.databases import aliases_for
 from ucloud.service import DATABASE, REDIS
 from ucloud.settings import ucloud_settings
 
 
-def check_database() -> dict[str, Any]:
+def check_database(alias: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
     try:
-        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        with connections[alias].cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:  # any driver error means "down"
@@ -43,6 +48,25 @@ def check_redis(url: str) -> dict[str, Any]:
     return {"ok": True}
 
 
+def check_databases(aliases: list[str]) -> dict[str, Any]:
+    """One alias: its own result. Several: all OK or not, and each one's."""
+    if len(aliases) == 1:
+        return check_database(aliases[0])
+    each = {alias: check_database(alias) for alias in aliases}
+    return {"ok": all(result["ok"] for result in each.values()), "aliases": each}
+
+
+def database_aliases_in_use() -> list[str]:
+    """The aliases of the served services that declare the database feature."""
+    served = topology.served_services()
+    using = [
+        name
+        for name, service in registry.services().items()
+        if name in served and DATABASE in service.features
+    ]
+    return aliases_for(using) or [DEFAULT_DB_ALIAS]
+
+
 def dependencies_in_use() -> set[str]:
     served = topology.served_services()
     features: set[str] = set()
@@ -61,7 +85,7 @@ def status(request: HttpRequest) -> JsonResponse:
     used = dependencies_in_use()
     dependencies: dict[str, dict[str, Any]] = {}
     if DATABASE in used:
-        dependencies[DATABASE] = check_database()
+        dependencies[DATABASE] = check_databases(database_aliases_in_use())
     if REDIS in used:
         dependencies[REDIS] = check_redis(str(ucloud_settings.REDIS_URL))
     healthy = all(dep["ok"] for dep in dependencies.values())

@@ -2,7 +2,8 @@
 
 Each consuming service is a consumer group: it gets every event of the
 streams it subscribes to. A processor's effect and its inbox entry commit in
-one transaction, so redelivered events are skipped::
+one transaction on the group's database alias, so redelivered events are
+skipped::
 
     @processor(files_events)
     def notify(event: Event) -> None: ...            # one event at a time
@@ -17,9 +18,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
+from django.db import IntegrityError, transaction
 
 from ucloud import registry
+from ucloud.databases import alias_for
 from ucloud.models import InboxEntry
 from ucloud.streams import Event, EventStream
 
@@ -42,7 +44,11 @@ class Processor:
     function: Callable[..., Any]
     batched: bool
     group: str
-    using: str = DEFAULT_DB_ALIAS
+
+    @property
+    def using(self) -> str:
+        """The group's database alias: its inbox, dead letters and effects live there."""
+        return alias_for(self.group)
 
     @property
     def id(self) -> str:

@@ -5,8 +5,14 @@ schedule (Celery beat) for rows a crash or a broker outage left behind. With
 a broker, one Celery message carries a batch of events to a group's queue;
 in the embedded (eager) mode, the batch is delivered in process::
 
-    relay_pending()                        # after commit: everything pending
-    relay_pending(min_age=2.0)             # sweep: rows older than 2 s
+    relay_pending(using="files")           # after commit: everything pending there
+    sweep(min_age=2.0)                     # rows older than 2 s, in every swept alias
+
+Which databases a process sweeps: ``default`` and the aliases of the
+services it serves (``swept_aliases``), never the outbox of a service it
+does not serve: that unit's own processes hold its credentials and code.
+The beat's sweep message goes to the shared ``ucloud.relay`` queue, so in
+a split deployment each sweep covers the unit whose worker took it.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
-from ucloud import delivery
+from ucloud import delivery, topology
+from ucloud.databases import aliases_for
 from ucloud.models import OutboxEvent
 from ucloud.processors import groups_of
 from ucloud.settings import ucloud_settings
@@ -53,6 +60,26 @@ def relay_pending(
         relayed += count
         if count < size:
             break
+    return relayed
+
+
+def swept_aliases() -> list[str]:
+    """``default`` and the aliases of the services served here, ``default`` first."""
+    aliases = aliases_for(topology.served_services())
+    return aliases if DEFAULT_DB_ALIAS in aliases else [DEFAULT_DB_ALIAS, *aliases]
+
+
+def sweep(*, min_age: float = 0.0) -> int:
+    """Relay what is pending in every swept alias; return how many rows.
+
+    A database that fails is logged and skipped: the others are still swept.
+    """
+    relayed = 0
+    for alias in swept_aliases():
+        try:
+            relayed += relay_pending(using=alias, min_age=min_age)
+        except Exception:
+            logger.warning("Sweeping the outbox of %s failed", alias, exc_info=True)
     return relayed
 
 
@@ -142,6 +169,15 @@ def deliver_in_process(rows: list[_Row]) -> None:
             # A processor bug must not break the producer; the events stay
             # in the outbox (relayed) and can be replayed.
             logger.exception("In-process delivery to %s failed", group)
+
+
+def prune_swept() -> tuple[int, int]:
+    """``prune`` in every swept alias; the summed counts."""
+    outbox = inbox = 0
+    for alias in swept_aliases():
+        pruned_outbox, pruned_inbox = prune(using=alias)
+        outbox, inbox = outbox + pruned_outbox, inbox + pruned_inbox
+    return outbox, inbox
 
 
 def prune(*, using: str = DEFAULT_DB_ALIAS) -> tuple[int, int]:

@@ -2,11 +2,13 @@
 outbox in the producer's transaction.
 
 The event exists if and only if the state change committed; the relay moves
-it to every consuming service after commit::
+it to every consuming service after commit. The stream belongs to the
+service whose module declares it, and its outbox rows go to that service's
+database alias::
 
     files_events = EventStream("files.events", payload=FileEvent, key="file_id")
 
-    with transaction.atomic():
+    with atomic("files"):                   # ucloud.databases.atomic: files' alias
         file = File.objects.create(...)
         files_events.produce({"type": "file_created", "file_id": file.id, ...})
 """
@@ -14,11 +16,16 @@ it to every consuming service after commit::
 from __future__ import annotations
 
 import datetime
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
+from django.db import DEFAULT_DB_ALIAS
 from rest_framework import serializers
+
+from ucloud import registry
+from ucloud.databases import alias_for
 
 _streams: dict[str, EventStream] = {}
 
@@ -65,7 +72,14 @@ class Event:
 class EventStream:
     """A named stream of events with a payload serializer and a key field."""
 
-    def __init__(self, name: str, *, payload: type[serializers.Serializer], key: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        payload: type[serializers.Serializer],
+        key: str,
+        service: str | None = None,
+    ) -> None:
         if name in _streams:
             raise ValueError(f"Stream {name!r} is declared twice")
         if key not in payload().fields:
@@ -73,7 +87,26 @@ class EventStream:
         self.name = name
         self.payload = payload
         self.key = key
+        # The producer: given, or the service of the module declaring the
+        # stream, resolved on first use (services register in ready()).
+        self._service = service
+        self._module = str(sys._getframe(1).f_globals.get("__name__", ""))
         _streams[name] = self
+
+    @property
+    def service(self) -> str | None:
+        """The producing service's label; None for a stream declared outside services."""
+        if self._service is None:
+            try:
+                self._service = registry.service_of_module(self._module)
+            except LookupError:
+                return None
+        return self._service
+
+    def database(self) -> str:
+        """The alias whose outbox takes this stream's events: the producer's."""
+        service = self.service
+        return DEFAULT_DB_ALIAS if service is None else alias_for(service)
 
     def validate(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """The payload in JSON form, or ``InvalidEvent``."""
@@ -84,7 +117,8 @@ class EventStream:
         return dict(serializer.to_representation(serializer.validated_data))
 
     def produce(self, event: Mapping[str, Any], *, using: str | None = None) -> None:
-        """Write ``event`` to the outbox in the current transaction."""
+        """Write ``event`` to the outbox in the current transaction of ``using``
+        (default: the producer's alias)."""
         self.produce_many([event], using=using)
 
     def produce_many(
@@ -93,7 +127,7 @@ class EventStream:
         """Validate every event first, then write them all (or none)."""
         from ucloud import outbox
 
-        outbox.write(self, self.validate_many(list(events)), using=using)
+        outbox.write(self, self.validate_many(list(events)), using=using or self.database())
 
     def validate_many(self, events: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Every payload in JSON form, or ``InvalidEvent`` for the first bad one."""

@@ -42,13 +42,15 @@ def deliver_events(
     )
 
 
+# The sweep and the pruning cover the databases of the services served by
+# the worker that runs them (``relay.swept_aliases``).
 @shared_task(name="ucloud.relay_sweep", acks_late=True)
 def relay_sweep() -> int:
     from ucloud.settings import ucloud_settings
 
-    return relay.relay_pending(min_age=float(ucloud_settings.RELAY_SWEEP_MIN_AGE))
+    return relay.sweep(min_age=float(ucloud_settings.RELAY_SWEEP_MIN_AGE))
 
 
 @shared_task(name="ucloud.prune_events")
 def prune_events() -> tuple[int, int]:
-    return relay.prune()
+    return relay.prune_swept()

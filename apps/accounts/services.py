@@ -9,9 +9,10 @@ from __future__ import annotations
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from apps.accounts.models import User
+from ucloud.databases import atomic
 from ucloud.exceptions import BadRequest, Conflict, NotFound, Unauthorized
 from ucloud.roles import Role
 from ucloud.tokens import decode_refresh_token, mint_access_token, mint_refresh_token
@@ -46,7 +47,7 @@ def user_create(*, username: str, password: str, role: str) -> User:
         ) from exc
     user.set_password(password)
     try:
-        with transaction.atomic():
+        with atomic("accounts"):
             user.save()
     except IntegrityError as exc:
         raise Conflict(f"User {username!r} already exists", error_code="user_exists") from exc

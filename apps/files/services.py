@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Q, QuerySet
 
 from apps.accounts.api import AccountDescriptions
 from apps.files.api import files_events
 from apps.files.models import File, Share
 from ucloud.client import RPCClient
+from ucloud.databases import atomic
 from ucloud.exceptions import BadRequest, Conflict, Forbidden, NotFound
 
 
@@ -58,7 +59,7 @@ def _event(kind: str, file: File, **extra: str | None) -> dict[str, Any]:
 
 def file_create(*, owner: str, path: str, size: int) -> dict[str, Any]:
     try:
-        with transaction.atomic():
+        with atomic("files"):
             file = File.objects.create(owner=owner, path=path, size=size)
             files_events.produce(_event("file_created", file))
     except IntegrityError as exc:
@@ -93,7 +94,7 @@ def file_retrieve(*, username: str, id: int) -> dict[str, Any]:
 
 def file_move(*, username: str, id: int, new_path: str) -> dict[str, Any]:
     try:
-        with transaction.atomic():
+        with atomic("files"):
             file = _get_owned(username=username, id=id, for_update=True)
             old_path, file.path = file.path, new_path
             file.save(update_fields=["path"])
@@ -104,7 +105,7 @@ def file_move(*, username: str, id: int, new_path: str) -> dict[str, Any]:
 
 
 def file_delete(*, username: str, id: int) -> None:
-    with transaction.atomic():
+    with atomic("files"):
         file = _get_owned(username=username, id=id, for_update=True)
         files_events.produce(_event("file_deleted", file))
         file.delete()
@@ -121,7 +122,7 @@ def file_share(*, username: str, id: int, target: str, accounts: RPCClient) -> d
         )
     # Raises RPCException(404) for an unknown user, on either transport.
     AccountDescriptions.retrieve_user.call({"username": target}, accounts)
-    with transaction.atomic():
+    with atomic("files"):
         _, created = Share.objects.get_or_create(file=file, username=target)
         if created:
             files_events.produce(_event("file_shared", file, shared_with=target))

@@ -1,4 +1,5 @@
-"""Example models whose relations cross services (ucloud.E004).
+"""Example models whose relations cross services (ucloud.E004) or databases
+(ucloud.E009).
 
 They live in a private app registry, so the project never installs them and
 Django's own model checks never see them; ``shop`` and ``billing`` play two
@@ -12,6 +13,7 @@ from __future__ import annotations
 from django.apps.registry import Apps
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
 examples = Apps()
@@ -79,3 +81,30 @@ class Document(models.Model):
 
 
 SHOP_AND_BILLING: list[type[models.Model]] = [Customer, Order, Parcel, VipCustomer]
+
+
+class Attachment(models.Model):
+    """As if in the real files service: content types live with accounts (E009)."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)  # E009
+    object_id = models.PositiveIntegerField()
+
+    class Meta:
+        apps = examples
+        app_label = "files"
+
+    def __str__(self) -> str:
+        return f"attachment {self.pk}"
+
+
+class Membership(models.Model):
+    """As if in accounts, the user model's service: auth's tables are its own (fine)."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE)
+
+    class Meta:
+        apps = examples
+        app_label = "accounts"
+
+    def __str__(self) -> str:
+        return f"membership {self.pk}"

@@ -34,6 +34,8 @@ ALL_CHECKS = [
     checks.check_served_services,
     checks.check_route_collisions,
     checks.check_route_controllers,
+    checks.check_service_databases,
+    checks.check_cross_database_relations,
 ]
 
 EXAMPLES = "tests.check_examples.services"
@@ -397,3 +399,121 @@ def test_no_test_leaves_its_example_contracts_or_controllers_behind():
     # must have removed every example container and implementation.
     assert "examples" not in kit_calls.containers()
     assert not any(c.namespace == "examples" for c in kit_controllers.implementations())
+
+
+# ---------------------------------------------------------------- E008
+
+
+def _alias_error(line: int, how: str) -> Error:
+    return Error(
+        f"tests/check_examples/services/shop/ledger.py:{line}: service 'shop' names the "
+        f"database of service 'billing' ({how}); each service reads and writes only its own "
+        "database.",
+        hint=(
+            "Ask service 'billing' through its api with an RPC client (or consume its events). "
+            "For the own database use ucloud.databases.atomic('shop') or alias_for('shop')."
+        ),
+        id="ucloud.E008",
+    )
+
+
+def test_naming_another_services_database_alias_is_an_error_however_it_is_named():
+    assert checks.check_service_databases(sources=example_sources()) == [
+        _alias_error(16, 'using="billing"'),
+        _alias_error(17, '.using("billing")'),
+        _alias_error(18, 'atomic("billing")'),
+        _alias_error(19, '.db_manager("billing")'),
+        _alias_error(20, 'atomic("billing")'),
+        _alias_error(22, 'connections["billing"]'),
+        _alias_error(24, 'alias_for("billing")'),
+    ]
+
+
+def test_a_files_module_opening_a_transaction_on_accounts_database_is_an_error(tmp_path: Path):
+    folder = tmp_path / "apps" / "files"
+    folder.mkdir(parents=True)
+    (folder / "services.py").write_text(
+        "from django.db import transaction\n"
+        "from ucloud.databases import atomic\n"
+        "with atomic('files'):\n"
+        "    pass\n"
+        "with transaction.atomic(using='accounts'):\n"
+        "    pass\n",
+        encoding="utf-8",
+    )
+    accounts = ServiceSource.of(apps.get_app_config("accounts"))
+    files = ServiceSource(label="files", package="apps.files", path=folder)
+
+    found = checks.check_service_databases(sources=[accounts, files])
+
+    assert [error.msg for error in found] == [
+        "apps/files/services.py:5: service 'files' names the database of service 'accounts' "
+        '(using="accounts"); each service reads and writes only its own database.'
+    ]
+
+
+def test_the_real_services_name_only_their_own_database():
+    # files and accounts open transactions with atomic("files") / atomic("accounts").
+    assert checks.check_service_databases() == []
+
+
+# ---------------------------------------------------------------- E009
+
+
+def _database_relation_error(field: str, kind: str, target: str, own: str, where: str) -> Error:
+    return Error(
+        f"{field} is a {kind} to {target}, whose table lives with {where}, not in the database "
+        f"of service '{own}'; the relation breaks once '{own}' has its own database.",
+        hint=(
+            "Store the key of the other row in a plain field (e.g. a group name or id) and "
+            "resolve it where that data lives, through an api call."
+        ),
+        id="ucloud.E009",
+    )
+
+
+def test_a_relation_to_auth_group_from_a_service_other_than_accounts_is_an_error():
+    found = checks.check_cross_database_relations(
+        model_classes=relations.SHOP_AND_BILLING,
+        services={"shop", "billing", "accounts"},
+        user_app="accounts",
+    )
+
+    # The cross-service relations of these models are E004, not repeated here.
+    assert found == [
+        _database_relation_error(
+            "shop.Order.group", "ForeignKey", "auth.Group", "shop", "service 'accounts'"
+        )
+    ]
+
+
+def test_a_files_model_pointing_at_content_types_is_an_error_as_they_live_with_accounts():
+    found = checks.check_cross_database_relations(
+        model_classes=[relations.Attachment, relations.Membership]
+    )
+
+    assert found == [
+        _database_relation_error(
+            "files.Attachment.content_type",
+            "ForeignKey",
+            "contenttypes.ContentType",
+            "files",
+            "service 'accounts'",
+        )
+    ]
+
+
+def test_without_a_user_model_service_auth_lives_on_the_default_database():
+    found = checks.check_cross_database_relations(
+        model_classes=[relations.Membership], services={"accounts"}, user_app="auth"
+    )
+
+    assert found == [
+        _database_relation_error(
+            "accounts.Membership.group",
+            "ForeignKey",
+            "auth.Group",
+            "accounts",
+            "the default database",
+        )
+    ]

@@ -292,3 +292,12 @@ def test_admin_shows_a_dead_letter_read_only_with_its_full_error(warehouse, admi
     assert page.status_code == 200
     assert b"Traceback details" in page.content
     assert b'name="_save"' not in page.content
+
+
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+def test_retrying_ids_needs_a_database_when_several_hold_dead_letters():
+    from tests.ucloud.test_databases import own_databases
+
+    # notifications on a database of its own: ids would be ambiguous.
+    with own_databases("notifications"), pytest.raises(CommandError, match="--database"):
+        call_command("ucloud_deadletters", "--retry", "1")

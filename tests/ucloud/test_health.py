@@ -124,3 +124,87 @@ def test_status_only_answers_get(client):
 
     assert response.status_code == 405
     assert response["Allow"] == "GET"
+
+
+# ---------------------------------------------------------------- one database per service
+
+
+# transaction=True: no test transaction held on the default connection, which
+# SQLite would make the mirror connection wait for.
+@pytest.mark.django_db(databases=["default", "files"], transaction=True)
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+def test_status_checks_the_database_of_each_served_service_when_they_differ(client):
+    from tests.ucloud.test_databases import own_databases
+
+    with ucloud(REDIS_URL=None), own_databases("files"):
+        response = client.get("/status")
+
+    assert response.status_code == 200
+    assert response.json()["dependencies"] == {
+        "database": {"ok": True, "aliases": {"default": {"ok": True}, "files": {"ok": True}}}
+    }
+
+
+def test_status_is_503_naming_the_one_service_database_that_cannot_be_reached(tmp_path):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'default.sqlite3'}",
+        "DATABASE_URL_FILES": f"postgres://postgres@127.0.0.1:{closed_port()}/ucloud_files",
+        "REDIS_URL": "",
+        "UCLOUD_SERVICES": "",
+    }
+    finished = subprocess.run(
+        [sys.executable, "-c", STATUS_IN_A_FRESH_PROCESS],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+
+    result = json.loads(finished.stdout.strip().splitlines()[-1])
+    assert result["status_code"] == 503
+    assert result["body"]["dependencies"] == {
+        "database": {
+            "ok": False,
+            "aliases": {
+                "default": {"ok": True},
+                "files": {"ok": False, "error": "OperationalError"},
+            },
+        }
+    }
+
+
+def test_status_of_a_unit_serving_only_files_checks_only_files_database(tmp_path):
+    # accounts is served elsewhere: its unreachable database is not this unit's concern.
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'files.sqlite3'}",
+        "DATABASE_URL_ACCOUNTS": f"postgres://postgres@127.0.0.1:{closed_port()}/ucloud_accounts",
+        "REDIS_URL": "",
+        "UCLOUD_SERVICES": "files",
+    }
+    finished = subprocess.run(
+        [sys.executable, "-c", STATUS_IN_A_FRESH_PROCESS],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+
+    result = json.loads(finished.stdout.strip().splitlines()[-1])
+    assert result == {
+        "status_code": 200,
+        "body": {
+            "status": "ok",
+            "services": ["files"],
+            "dependencies": {"database": {"ok": True}},
+        },
+    }

@@ -6,6 +6,11 @@ inbox makes sure an event that was handled before takes no second effect::
     python manage.py ucloud_deadletters                 # list unresolved
     python manage.py ucloud_deadletters --retry         # retry every unresolved one
     python manage.py ucloud_deadletters --retry 12 15   # retry these
+
+Dead letters live in the consumer's database; without ``--database`` the
+command covers ``default`` and the aliases of the services served here
+(ids are per database: retrying ids needs ``--database`` when there are
+several).
 """
 
 from __future__ import annotations
@@ -13,11 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS
 from django.db.models import QuerySet
 
 from ucloud.delivery import retry_dead_letter
 from ucloud.models import DeadLetter
+from ucloud.relay import swept_aliases
 
 
 class Command(BaseCommand):
@@ -33,19 +38,30 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--database",
-            default=DEFAULT_DB_ALIAS,
-            help="Database holding the consumer's dead letters (default: %(default)s).",
+            help=(
+                "Database holding the consumer's dead letters (default: default and the "
+                "aliases of the services served here)."
+            ),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        letters = DeadLetter.objects.using(options["database"]).order_by("id")
+        aliases = [options["database"]] if options["database"] else swept_aliases()
         ids: list[int] | None = options["retry"]
-        if ids is None:
-            self.show(letters.filter(resolved_at__isnull=True))
-        elif ids:
-            self.retry_each(self.with_ids(letters, ids))
-        else:
-            self.retry_each(list(letters.filter(resolved_at__isnull=True)))
+        if ids and len(aliases) > 1:
+            raise CommandError(
+                f"Dead letter ids are per database; name one with --database "
+                f"({', '.join(aliases)})."
+            )
+        for alias in aliases:
+            if len(aliases) > 1:
+                self.stdout.write(f"[{alias}]")
+            letters = DeadLetter.objects.using(alias).order_by("id")
+            if ids is None:
+                self.show(letters.filter(resolved_at__isnull=True))
+            elif ids:
+                self.retry_each(self.with_ids(letters, ids))
+            else:
+                self.retry_each(list(letters.filter(resolved_at__isnull=True)))
 
     def with_ids(self, letters: QuerySet[DeadLetter], ids: list[int]) -> list[DeadLetter]:
         found = {letter.id: letter for letter in letters.filter(id__in=ids)}
