@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run worker test lint bench migrate clean
+.PHONY: run worker test lint bench migrate clean up down
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,15 @@ run: migrate
 # needs CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0).
 worker: migrate
 	$(PY) manage.py ucloud_worker --beat
+
+# Every unit of config/topology.toml as its own processes (gunicorn, Celery
+# worker and beat) behind nginx on http://127.0.0.1:8080 (GATEWAY_PORT); each unit
+# on its own database of DATABASE_URL's server; REDIS_URL for events.
+up: $(VENV)/.runtime
+	$(PY) -m deploy.local up
+
+down:
+	$(PY) -m deploy.local down
 
 test: $(VENV)/.dev
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -233,7 +233,6 @@ class _Requests:
         from django.db import transaction
 
         from apps.files.api import files_events
-
         from ucloud.outbox import background_relay
 
         started = time.perf_counter()

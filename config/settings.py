@@ -9,10 +9,12 @@ real value; see README.md, "Configuration"::
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
 
+from ucloud.databases import database_settings
 from ucloud.topology import parse_service_urls, parse_services
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -26,6 +28,10 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-0123456789abcdef")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 
+# The services of this project; each gets a database alias named after its
+# label (the package's last name), see DATABASES.
+SERVICE_APPS = ["apps.accounts", "apps.files", "apps.notifications"]
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -37,9 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "ucloud",
-    "apps.accounts",
-    "apps.files",
-    "apps.notifications",
+    *SERVICE_APPS,
 ]
 
 MIDDLEWARE = [
@@ -71,19 +75,27 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web, worker and beat processes may write one SQLite file at once: take
-    # the write lock when a transaction begins (a deferred transaction cannot
-    # wait for it later) and wait for it instead of failing.
-    DATABASES["default"]["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL;",
-        **DATABASES["default"].get("OPTIONS", {}),
-    }
+# "default" from DATABASE_URL, plus one alias per service: its own database
+# when DATABASE_URL_<SERVICE> is set, else a mirror of default (see README,
+# "Each service owns its data").
+DATABASES = database_settings(
+    [app.rpartition(".")[2] for app in SERVICE_APPS],
+    environ=os.environ,
+    default_url=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+)
+for _database in DATABASES.values():
+    if _database["ENGINE"] == "django.db.backends.sqlite3":
+        # Web, worker and beat processes may write one SQLite file at once:
+        # take the write lock when a transaction begins (a deferred
+        # transaction cannot wait for it later) and wait for it instead of
+        # failing.
+        _database["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL;",
+            **_database.get("OPTIONS", {}),
+        }
+DATABASE_ROUTERS = ["ucloud.routers.ServiceRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -123,6 +135,8 @@ UCLOUD = {
     "GATEWAY_URL": env.str("UCLOUD_GATEWAY_URL", default="") or None,
     "FORCE_HTTP": env.bool("UCLOUD_FORCE_HTTP", default=False),
     "SIGNING_KEY": env.str("UCLOUD_SIGNING_KEY", default="") or None,
+    # Per-service key pairs (manage.py ucloud_keys); unset: HMAC with SIGNING_KEY.
+    "KEYS_DIR": env.str("UCLOUD_KEYS_DIR", default="") or None,
     "HTTP_CONNECT_TIMEOUT": env.float("UCLOUD_HTTP_CONNECT_TIMEOUT", default=5.0),
     "HTTP_READ_TIMEOUT": env.float("UCLOUD_HTTP_READ_TIMEOUT", default=30.0),
     "REDIS_URL": REDIS_URL,

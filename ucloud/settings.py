@@ -24,7 +24,13 @@ DEFAULTS: dict[str, Any] = {
     "GATEWAY_URL": None,
     # Send every call over HTTP, even to services served here (tests, debugging).
     "FORCE_HTTP": False,
-    # HMAC key for JWTs; None means settings.SECRET_KEY.
+    # A directory of per-service Ed25519 key pairs (<service>.pem private,
+    # <service>.pub public): tokens are signed by the service they come from.
+    # None: every process shares the HMAC key below instead.
+    "KEYS_DIR": None,
+    # The service that mints user tokens (signs them with its key).
+    "AUTH_SERVICE": "accounts",
+    # HMAC key for JWTs when KEYS_DIR is not set; None means settings.SECRET_KEY.
     "SIGNING_KEY": None,
     "JWT_ALGORITHM": "HS256",
     "ACCESS_TOKEN_LIFETIME": 600,
@@ -107,11 +113,12 @@ def _reload(*, setting: str, **kwargs: Any) -> None:
     if setting in ("UCLOUD", "SECRET_KEY"):
         ucloud_settings.reload()
         # Caches derived from settings (transports, HTTP client) follow.
-        from ucloud import tokens, topology
+        from ucloud import keys, tokens, topology
 
         topology.reset()
+        keys.reset()
         # Cached SERVICE tokens were signed with the old key or lifetime.
-        tokens.service_principals.clear()
+        tokens.service_tokens.clear()
 
 
 setting_changed.connect(_reload)

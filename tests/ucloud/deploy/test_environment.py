@@ -1,0 +1,114 @@
+"""A unit's environment: what makes each process serve its part of the topology."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ucloud.deploy.environment import unit_environment
+from ucloud.deploy.topology import TopologyError
+
+SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
+BASE = {
+    "DATABASE_URL": SERVER,
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "DJANGO_SECRET_KEY": "shared-secret",
+    "UCLOUD_KEYS_DIR": "/srv/run/keys",
+}
+
+
+def test_each_unit_serves_its_services_and_finds_the_others_locally(sample_topology):
+    env = sample_topology.environment(sample_topology.unit("files"), target="procfile", base=BASE)
+
+    assert env["UCLOUD_SERVICES"] == "files"
+    assert env["UCLOUD_SERVICE_URLS"] == (
+        "accounts=http://127.0.0.1:9001,notifications=http://127.0.0.1:9003"
+    )
+    assert env["UCLOUD_KEYS_DIR"] == "/srv/run/keys"
+
+
+@pytest.mark.parametrize("target", ["compose", "k8s"])
+def test_containers_find_the_others_by_service_name_and_mount_keys(sample_topology, target):
+    env = sample_topology.environment(sample_topology.unit("files"), target=target, base=BASE)
+
+    assert env["UCLOUD_SERVICE_URLS"] == (
+        "accounts=http://accounts:8000,notifications=http://notifications:8000"
+    )
+    assert env["UCLOUD_KEYS_DIR"] == "/run/ucloud/keys"
+    assert env["DJANGO_ALLOWED_HOSTS"] == "*"
+
+
+def test_a_unit_gets_its_own_database_for_each_of_its_services(sample_topology):
+    env = sample_topology.environment(sample_topology.unit("files"), target="procfile", base=BASE)
+    own = "postgres://postgres@127.0.0.1:5432/ucloud_files"
+
+    assert env["DATABASE_URL"] == own
+    assert env["DATABASE_URL_FILES"] == own
+    assert "DATABASE_URL_ACCOUNTS" not in env
+
+
+def test_the_admin_unit_also_reaches_every_other_services_database(sample_topology):
+    env = sample_topology.environment(sample_topology.admin_unit, target="procfile", base=BASE)
+
+    assert env["DATABASE_URL"].endswith("/ucloud_accounts")
+    assert env["DATABASE_URL_FILES"].endswith("/ucloud_files")
+    assert env["DATABASE_URL_NOTIFICATIONS"].endswith("/ucloud_notifications")
+
+
+def test_redis_is_the_broker_and_shared_values_pass_through(sample_topology):
+    base = {**BASE, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    env = sample_topology.environment(sample_topology.unit("files"), target="procfile", base=base)
+
+    assert env["CELERY_BROKER_URL"] == "redis://127.0.0.1:6379/0"
+    assert env["DJANGO_SECRET_KEY"] == "shared-secret"
+    assert env["DJANGO_SETTINGS_MODULE"] == "tests.settings"
+
+
+def test_topology_variables_of_the_base_are_replaced_not_inherited(sample_topology):
+    base = {
+        **BASE,
+        "UCLOUD_SERVICES": "accounts,files",
+        "UCLOUD_GATEWAY_URL": "http://elsewhere",
+        "DATABASE_URL_ACCOUNTS": "postgres://elsewhere/accounts",
+    }
+    env = sample_topology.environment(sample_topology.unit("files"), target="procfile", base=base)
+
+    assert env["UCLOUD_SERVICES"] == "files"
+    assert "UCLOUD_GATEWAY_URL" not in env
+    assert "DATABASE_URL_ACCOUNTS" not in env
+
+
+def test_without_a_database_server_there_is_no_environment(sample_topology):
+    with pytest.raises(TopologyError, match="needs DATABASE_URL"):
+        unit_environment(sample_topology, sample_topology.unit("files"), target="procfile", base={})
+
+
+def test_the_settings_read_the_environment_as_the_topology_means_it(sample_topology, tmp_path):
+    base = {"DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3", "DJANGO_SECRET_KEY": "k" * 40}
+    env = sample_topology.environment(sample_topology.admin_unit, target="procfile", base=base)
+    probe = (
+        "import django, json; django.setup(); from django.conf import settings; "
+        "print(json.dumps({'services': settings.UCLOUD['SERVICES'], "
+        "'urls': settings.UCLOUD['SERVICE_URLS'], "
+        "'databases': {a: str(d['NAME']) for a, d in settings.DATABASES.items()}}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    seen = json.loads(result.stdout)
+
+    assert seen["services"] == ["accounts"]
+    assert seen["urls"] == {
+        "files": "http://127.0.0.1:9002",
+        "notifications": "http://127.0.0.1:9003",
+    }
+    assert seen["databases"]["default"] == f"{tmp_path}/ucloud_accounts.sqlite3"
+    assert seen["databases"]["files"] == f"{tmp_path}/ucloud_files.sqlite3"

@@ -1,0 +1,89 @@
+"""The environment of a unit's processes, for one deployment target.
+
+Every variable that makes a process part of the topology is derived here,
+so that nothing is edited by hand::
+
+    env = unit_environment(topology, topology.unit("files"), target="procfile",
+                           base={"DATABASE_URL": "postgres://postgres@127.0.0.1/postgres"})
+    env["UCLOUD_SERVICES"]        # "files"
+    env["UCLOUD_SERVICE_URLS"]    # "accounts=http://127.0.0.1:8001,notifications=..."
+    env["DATABASE_URL_FILES"]     # "postgres://postgres@127.0.0.1/ucloud_files"
+
+``base`` holds what is the same for every unit: the database server
+(``DATABASE_URL``, whose database name is replaced by the unit's), and
+optionally ``REDIS_URL``, ``CELERY_BROKER_URL``, ``DJANGO_SECRET_KEY`` and
+``UCLOUD_KEYS_DIR``; any other variable passes through unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from ucloud.deploy.topology import CONTAINER_KEYS_DIR, TopologyError, Unit, database_url
+
+if TYPE_CHECKING:
+    from ucloud.deploy.topology import Target, Topology
+
+# Variables the topology decides; a base environment's values are dropped.
+TOPOLOGY_VARIABLES = (
+    "UCLOUD_SERVICES",
+    "UCLOUD_SERVICE_URLS",
+    "UCLOUD_GATEWAY_URL",
+    "UCLOUD_KEYS_DIR",
+    "DATABASE_URL",
+)
+
+
+def database_variable(service: str) -> str:
+    """``files`` -> ``DATABASE_URL_FILES``."""
+    return f"DATABASE_URL_{service.upper()}"
+
+
+def unit_environment(
+    topology: Topology, unit: Unit, *, target: Target, base: Mapping[str, str]
+) -> dict[str, str]:
+    """The variables of every process of ``unit`` (web, worker, beat), sorted by name."""
+    if not base.get("DATABASE_URL"):
+        raise TopologyError("the base environment needs DATABASE_URL (the database server)")
+    env = {
+        key: value
+        for key, value in base.items()
+        if key not in TOPOLOGY_VARIABLES and not key.startswith("DATABASE_URL_")
+    }
+    env["UCLOUD_SERVICES"] = ",".join(unit.services)
+    env["UCLOUD_SERVICE_URLS"] = ",".join(
+        f"{service}={topology.service_url(other, target=target)}"
+        for other in topology.units
+        if other is not unit
+        for service in other.services
+    )
+    env.update(_databases(topology, unit, base["DATABASE_URL"]))
+    if base.get("REDIS_URL"):
+        env["CELERY_BROKER_URL"] = base.get("CELERY_BROKER_URL") or base["REDIS_URL"]
+    if target == "procfile":
+        if base.get("UCLOUD_KEYS_DIR"):
+            env["UCLOUD_KEYS_DIR"] = base["UCLOUD_KEYS_DIR"]
+    else:
+        env["UCLOUD_KEYS_DIR"] = CONTAINER_KEYS_DIR
+        # Containers are reached by service name, pod IP (probes) and the
+        # gateway's Host; the gateway or Ingress decides which hosts get in.
+        env.setdefault("DJANGO_ALLOWED_HOSTS", "*")
+    return dict(sorted(env.items()))
+
+
+def _databases(topology: Topology, unit: Unit, server_url: str) -> dict[str, str]:
+    """DATABASE_URL and DATABASE_URL_<SERVICE> of ``unit``.
+
+    The admin unit also gets every other service's database: the admin site
+    shows the models of every service, each read from its own database.
+    """
+    own = database_url(server_url, unit.database)
+    env = {"DATABASE_URL": own}
+    for service in unit.services:
+        env[database_variable(service)] = own
+    if unit.admin:
+        for other in topology.units:
+            for service in other.services:
+                env[database_variable(service)] = database_url(server_url, other.database)
+    return env
