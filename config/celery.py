@@ -9,6 +9,7 @@ tasks run eagerly in process (the embedded default)::
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
 
@@ -17,3 +18,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("ucloud")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(related_name="processors")
+
+
+@app.on_after_finalize.connect
+def _schedule_kit_tasks(sender: Celery, **kwargs: Any) -> None:
+    from ucloud.tasks import schedule_periodic_tasks
+
+    schedule_periodic_tasks(sender)

@@ -140,6 +140,7 @@ UCLOUD = {
     "HTTP_CONNECT_TIMEOUT": env.float("UCLOUD_HTTP_CONNECT_TIMEOUT", default=5.0),
     "HTTP_READ_TIMEOUT": env.float("UCLOUD_HTTP_READ_TIMEOUT", default=30.0),
     "REDIS_URL": REDIS_URL,
+    "RELAY_SWEEP_INTERVAL": env.float("UCLOUD_RELAY_SWEEP_INTERVAL", default=5.0),
 }
 
 LOGGING = {
@@ -182,17 +183,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_TASK_DEFAULT_QUEUE = "ucloud.relay"
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
+# The kit adds one outbox sweep and one pruning per service to this
+# (ucloud.tasks.schedule_periodic_tasks, called from config/celery.py).
 CELERY_BEAT_SCHEDULE = {
-    "ucloud.relay_sweep": {
-        "task": "ucloud.relay_sweep",
-        "schedule": env.float("UCLOUD_RELAY_SWEEP_INTERVAL", default=5.0),
-        "options": {"queue": "ucloud.relay"},
-    },
-    "ucloud.prune_events": {
-        "task": "ucloud.prune_events",
-        "schedule": 3600.0,
-        "options": {"queue": "ucloud.relay"},
-    },
     "notifications.prune_read": {
         "task": "notifications.prune_read",
         "schedule": 3600.0,

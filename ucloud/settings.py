@@ -61,6 +61,8 @@ DEFAULTS: dict[str, Any] = {
     # The sweep relays outbox rows older than this (newer ones are being
     # relayed right after their commit).
     "RELAY_SWEEP_MIN_AGE": 2.0,
+    # Seconds between two sweeps of each service's outbox (Celery beat).
+    "RELAY_SWEEP_INTERVAL": 5.0,
     # With a broker, publish on a background thread after commit, so that a
     # request never waits for the broker (False: publish in the commit hook).
     "RELAY_IN_BACKGROUND": True,

@@ -126,6 +126,8 @@ def test_without_a_database_server_units_get_sqlite_files_in_the_run_dir(
         (lambda t: t.replace('services = ["notifications"]', 'services = ["notes"]'),
          "notifications in no unit"),
         (lambda t: t.replace("port = 9002", "port = 9001"), "port 9001 is used by both"),
+        (lambda t: t.replace("replicas = 2", "replicas = 2\nworkers = 0"),
+         r"unit\(s\) files \(files\) serve services with events but have workers = 0"),
     ],
 )  # fmt: skip
 def test_a_bad_topology_is_a_command_error_naming_the_file(tmp_path, change, message):

@@ -26,6 +26,7 @@ from ucloud.calls import containers
 from ucloud.deploy import DEPLOY_TARGETS, LocalRun, generate
 from ucloud.deploy.files import write_files
 from ucloud.deploy.topology import DEFAULT_PATH, Topology, TopologyError, load_topology
+from ucloud.tasks import services_with_event_tables
 
 # Variables of this process that the local targets hand on to every unit.
 BASE_VARIABLES = (
@@ -78,6 +79,21 @@ def check_services(topology: Topology, installed: set[str]) -> None:
         raise TopologyError(f"{topology.source}: {'; '.join(problems)} (installed: {known})")
 
 
+def check_workers(topology: Topology, with_events: set[str]) -> None:
+    """A unit serving a service that produces or consumes events needs a
+    worker: its outbox sweep and its consumer group run there."""
+    idle = [
+        f"{unit.name} ({', '.join(sorted(set(unit.services) & with_events))})"
+        for unit in topology.units
+        if unit.workers == 0 and set(unit.services) & with_events
+    ]
+    if idle:
+        raise TopologyError(
+            f"{topology.source}: unit(s) {'; '.join(idle)} serve services with events "
+            "but have workers = 0; give each at least one worker"
+        )
+
+
 class Command(BaseCommand):
     help = "Generate deployment files (nginx, procfile, compose, k8s) from the topology."
 
@@ -114,6 +130,7 @@ class Command(BaseCommand):
         try:
             topology = load_topology(source)
             check_services(topology, set(registry.services()))
+            check_workers(topology, set(services_with_event_tables()))
             if gateway_port is not None:
                 topology = topology.with_ports({}, gateway_port=gateway_port)
         except TopologyError as exc:

@@ -1,8 +1,9 @@
 """Start a Celery worker for the consumer groups of the services served here.
 
 The worker consumes ``ucloud.<service>`` for each served service that has
-processors, plus ``ucloud.relay`` (the relay sweep); ``--beat`` embeds the
-scheduler::
+processors, ``ucloud.relay.<service>`` for each served service that produces
+or consumes events (the sweep of its outbox), and ``ucloud.relay``;
+``--beat`` embeds the scheduler::
 
     UCLOUD_SERVICES=notifications python manage.py ucloud_worker --beat
 """
@@ -18,13 +19,20 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from ucloud import topology
 from ucloud.processors import processors
 from ucloud.relay import queue_of
-from ucloud.tasks import RELAY_QUEUE
+from ucloud.tasks import RELAY_QUEUE, relay_queue_of, services_with_event_tables
 
 
 def worker_queues() -> list[str]:
+    """``ucloud.relay``, the queues of the served consumer groups, and the
+    relay queues of the served services that have event tables."""
     served = topology.served_services()
     groups = sorted({p.group for p in processors().values() if p.group in served})
-    return [RELAY_QUEUE, *(queue_of(group) for group in groups)]
+    swept = [name for name in services_with_event_tables() if name in served]
+    return [
+        RELAY_QUEUE,
+        *(queue_of(group) for group in groups),
+        *(relay_queue_of(name) for name in swept),
+    ]
 
 
 class Command(BaseCommand):
