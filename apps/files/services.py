@@ -20,6 +20,7 @@ from apps.files.models import File, Share
 from ucloud.client import RPCClient
 from ucloud.databases import atomic
 from ucloud.exceptions import BadRequest, Conflict, Forbidden, NotFound
+from ucloud.pages import keyset_page
 
 
 def file_data(file: File) -> dict[str, Any]:
@@ -68,24 +69,8 @@ def file_create(*, owner: str, path: str, size: int) -> dict[str, Any]:
 
 
 def file_browse(*, username: str, items_per_page: int, next: str | None = None) -> dict[str, Any]:
-    files = _visible_to(username).prefetch_related("shares").order_by("id")
-    if next:
-        try:
-            after = int(next)
-        except ValueError as exc:
-            raise BadRequest(
-                "Invalid page token",
-                error_code="invalid_request",
-                errors={"next": ["Not a valid page token."]},
-            ) from exc
-        files = files.filter(id__gt=after)
-    page = list(files[: items_per_page + 1])
-    has_more = len(page) > items_per_page
-    page = page[:items_per_page]
-    return {
-        "items": [file_data(file) for file in page],
-        "next": str(page[-1].id) if has_more else None,
-    }
+    files = _visible_to(username).prefetch_related("shares")
+    return keyset_page(files, items_per_page=items_per_page, next=next, render=file_data)
 
 
 def file_retrieve(*, username: str, id: int) -> dict[str, Any]:

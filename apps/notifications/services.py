@@ -12,7 +12,7 @@ from typing import Any
 from django.utils import timezone
 
 from apps.notifications.models import Notification, NotificationType
-from ucloud.exceptions import BadRequest
+from ucloud.pages import keyset_page
 
 
 def _recipient_and_message(payload: dict[str, Any]) -> tuple[str, str]:
@@ -50,26 +50,16 @@ def notification_data(notification: Notification) -> dict[str, Any]:
 def notification_browse(
     *, username: str, items_per_page: int, next: str | None = None, unread_only: bool = False
 ) -> dict[str, Any]:
-    found = Notification.objects.filter(username=username).order_by("-id")
+    found = Notification.objects.filter(username=username)
     if unread_only:
         found = found.filter(read=False)
-    if next:
-        try:
-            before = int(next)
-        except ValueError as exc:
-            raise BadRequest(
-                "Invalid page token",
-                error_code="invalid_request",
-                errors={"next": ["Not a valid page token."]},
-            ) from exc
-        found = found.filter(id__lt=before)
-    page = list(found[: items_per_page + 1])
-    has_more = len(page) > items_per_page
-    page = page[:items_per_page]
-    return {
-        "items": [notification_data(n) for n in page],
-        "next": str(page[-1].id) if has_more else None,
-    }
+    return keyset_page(
+        found,
+        items_per_page=items_per_page,
+        next=next,
+        render=notification_data,
+        newest_first=True,
+    )
 
 
 def notification_mark_read(*, username: str, ids: list[int]) -> int:
