@@ -16,7 +16,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from ucloud.delivery import retry_dead_letter
+from ucloud.delivery import first_line, retry_or_reason
 from ucloud.models import DeadLetter, InboxEntry, OutboxEvent
 
 
@@ -95,7 +95,7 @@ class DeadLetterAdmin(ReadOnlyAdmin):
 
     @admin.display(description="error")
     def short_error(self, letter: DeadLetter) -> str:
-        return _first_line(letter.error)[:120]
+        return first_line(letter.error)[:120]
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
         # Retrying changes state (the processor's effect, the letter), so it
@@ -109,7 +109,7 @@ class DeadLetterAdmin(ReadOnlyAdmin):
             if letter.resolved_at is not None:
                 skipped += 1
                 continue
-            error = _retry(letter)
+            error = retry_or_reason(letter)
             if error is None:
                 handled += 1
             else:
@@ -128,18 +128,3 @@ class DeadLetterAdmin(ReadOnlyAdmin):
                 f"{len(failing)} dead letter(s) still failing: {'; '.join(failing)}",
                 messages.ERROR,
             )
-
-
-def _retry(letter: DeadLetter) -> str | None:
-    """Retry one letter; None when handled, else why it still fails."""
-    try:
-        if retry_dead_letter(letter):
-            return None
-    except LookupError as exc:
-        # The consumer's processor is not registered in this process.
-        return str(exc)
-    return _first_line(letter.error)
-
-
-def _first_line(text: str) -> str:
-    return text.splitlines()[0] if text else ""

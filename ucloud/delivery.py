@@ -152,3 +152,19 @@ def retry_dead_letter(letter: DeadLetter) -> bool:
     letter.resolved_at = timezone.now()
     letter.save(using=proc.using, update_fields=["resolved_at"])
     return True
+
+
+def retry_or_reason(letter: DeadLetter) -> str | None:
+    """Retry one dead letter; None when handled, else why it still fails
+    (for the admin action and ``ucloud_deadletters``)."""
+    try:
+        if retry_dead_letter(letter):
+            return None
+    except LookupError as exc:
+        # The consumer's processor is not registered in this process.
+        return str(exc)
+    return first_line(letter.error)
+
+
+def first_line(text: str) -> str:
+    return text.splitlines()[0] if text else ""

@@ -20,7 +20,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
 
-from ucloud.delivery import retry_dead_letter
+from ucloud.delivery import first_line, retry_or_reason
 from ucloud.models import DeadLetter
 from ucloud.relay import swept_aliases
 
@@ -81,7 +81,7 @@ class Command(BaseCommand):
                 f"#{letter.id}  {letter.consumer}  {letter.stream} key={letter.key}  "
                 f"attempts={letter.attempts}  failed_at={letter.failed_at:%Y-%m-%d %H:%M:%S}"
             )
-            self.stdout.write(f"    {_first_line(letter.error)}")
+            self.stdout.write(f"    {first_line(letter.error)}")
         self.stdout.write(f"{len(rows)} unresolved dead letter(s).")
 
     def retry_each(self, letters: list[DeadLetter]) -> None:
@@ -90,7 +90,7 @@ class Command(BaseCommand):
             if letter.resolved_at is not None:
                 self.stdout.write(f"#{letter.id}: already resolved, skipped")
                 continue
-            error = _retry(letter)
+            error = retry_or_reason(letter)
             if error is None:
                 handled += 1
                 self.stdout.write(self.style.SUCCESS(f"#{letter.id}: handled, resolved"))
@@ -100,18 +100,3 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Retried {handled + failing}: {handled} handled, {failing} still failing."
         )
-
-
-def _retry(letter: DeadLetter) -> str | None:
-    """Retry one letter; None when handled, else why it still fails."""
-    try:
-        if retry_dead_letter(letter):
-            return None
-    except LookupError as exc:
-        # The consumer's processor is not registered in this process.
-        return str(exc)
-    return _first_line(letter.error)
-
-
-def _first_line(text: str) -> str:
-    return text.splitlines()[0] if text else ""
