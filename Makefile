@@ -19,7 +19,7 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt | $(VENV)/bin/python
 	touch $(VENV)/.runtime $@
 
 migrate: $(VENV)/.runtime
-	$(PY) manage.py migrate --noinput
+	$(PY) manage.py ucloud_migrate  # every database alias of the served services
 
 run: migrate
 	$(PY) manage.py runserver --insecure 127.0.0.1:$(PORT)  # --insecure: serve admin CSS with DEBUG off
