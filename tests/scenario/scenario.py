@@ -5,13 +5,19 @@ with every call between services forced over HTTP, or against separate
 server processes::
 
     run_scenario(InProcessApi(), admin=Credentials("admin", "admin-password"))
+    run_scenario(HttpApi(gateway_url), admin=admin, notification_wait=30.0)
 
 Every step asserts the status and the body (error codes and field errors).
+``notification_wait`` is for deployments whose events reach notifications
+asynchronously (a broker and workers): the notification step first waits, up
+to that many seconds, until every expected notification has arrived, then
+asserts exactly the same as with in-process delivery.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,8 +71,12 @@ def expect_error(
     return body
 
 
-def run_scenario(api: Api, *, admin: Credentials) -> None:
-    """Every step of the scenario, in order; fails on the first wrong answer."""
+def run_scenario(api: Api, *, admin: Credentials, notification_wait: float = 0.0) -> None:
+    """Every step of the scenario, in order; fails on the first wrong answer.
+
+    ``notification_wait`` > 0: poll up to that many seconds for the
+    notifications to arrive before checking them (asynchronous delivery).
+    """
     tokens = _set_up_accounts(api, admin)
     _check_authentication(api, tokens)
     alice_files = _create_files(api, tokens)
@@ -74,6 +84,8 @@ def run_scenario(api: Api, *, admin: Credentials) -> None:
     _share(api, tokens, alice_files["/docs/a.txt"])
     _move(api, tokens, alice_files["/docs/a.txt"])
     _delete(api, tokens, alice_files["/docs/a.txt"])
+    if notification_wait > 0:
+        _wait_for_notifications(api, tokens, notification_wait)
     _notifications(api, tokens)
     _unknown_routes(api)
 
@@ -309,6 +321,26 @@ def browse_notifications(api: Api, token: str, **params: Any) -> dict[str, Any]:
     body = expect_ok(api.request("GET", path, params=params, token=token))
     assert set(body) == {"items", "next"}, body
     return dict(body)
+
+
+# How many notifications the scenario's file events give each user.
+EXPECTED_NOTIFICATIONS = {ALICE: 6, BOB: 2}
+NOTIFICATION_POLL_INTERVAL = 0.2
+
+
+def _wait_for_notifications(api: Api, tokens: Tokens, timeout: float) -> None:
+    """Poll until alice and bob have at least their expected notifications.
+
+    Only waits: ``_notifications`` then checks the exact lists, so a missing
+    or duplicated notification still fails the scenario.
+    """
+    give_up = time.monotonic() + timeout
+    for username, token in ((ALICE, tokens.alice), (BOB, tokens.bob)):
+        while True:
+            found = browse_notifications(api, token, items_per_page=100)["items"]
+            if len(found) >= EXPECTED_NOTIFICATIONS[username] or time.monotonic() > give_up:
+                break
+            time.sleep(NOTIFICATION_POLL_INTERVAL)
 
 
 def _notifications(api: Api, tokens: Tokens) -> None:
