@@ -84,6 +84,10 @@ DATABASES = database_settings(
     default_url=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
 )
 for _database in DATABASES.values():
+    # Keep connections between requests (a new PostgreSQL connection costs
+    # milliseconds); check them before reuse so a restarted server is fine.
+    _database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    _database["CONN_HEALTH_CHECKS"] = True
     if _database["ENGINE"] == "django.db.backends.sqlite3":
         # Web, worker and beat processes may write one SQLite file at once:
         # take the write lock when a transaction begins (a deferred
