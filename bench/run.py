@@ -60,7 +60,7 @@ EVENT_KEYS = (
 
 def measure_events_and_locks() -> dict[str, Any]:
     """Events end to end (workers, Redis) and locks, against their raw baselines."""
-    from bench import events, locks
+    from bench import events, gateway, locks
 
     redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     database_url = os.environ.get("DATABASE_URL") or None
@@ -72,7 +72,18 @@ def measure_events_and_locks() -> dict[str, Any]:
     figures["lock_ratio"] = lock_figures["lock_ratio"]
     figures["details_events"] = event_figures
     figures["details_locks"] = lock_figures
+    print("gateway: three units behind nginx vs direct to the unit ...")
+    gateway_figures = gateway.measure(_postgres_server(), repeats=10)
+    figures["gateway_ratio"] = gateway_figures["gateway_ratio"]
+    figures["gateway_p50_added_ms"] = gateway_figures["gateway_p50_added_ms"]
+    figures["details_gateway"] = gateway_figures
     return figures
+
+
+def _postgres_server() -> str | None:
+    """DATABASE_URL when it is PostgreSQL; else the gateway bench's default."""
+    url = os.environ.get("DATABASE_URL") or ""
+    return url if url.startswith(("postgres://", "postgresql://")) else None
 
 
 def render_events(results: dict[str, Any]) -> str:
@@ -82,8 +93,10 @@ def render_events(results: dict[str, Any]) -> str:
         ("events_vs_streams_ratio", ">= 0.1"),
         ("produce_overhead_ms_p50", "<= 1"),
         ("lock_ratio", ">= 0.8"),
+        ("gateway_ratio", ">= 0.9"),
+        ("gateway_p50_added_ms", ""),
     ]
-    lines = [f"{'events and locks':<28}{'value':>10}  target"]
+    lines = [f"{'events, locks, gateway':<28}{'value':>10}  target"]
     lines += [f"{key:<28}{results[key]!s:>10}  {target}" for key, target in rows]
     return "\n".join(lines)
 
