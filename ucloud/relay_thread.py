@@ -17,7 +17,7 @@ import os
 import threading
 from collections.abc import Callable
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 logger = logging.getLogger("ucloud.streams")
 
@@ -70,7 +70,11 @@ class BackgroundRelay:
             except Exception:
                 logger.warning("Background relay failed; the sweep will retry", exc_info=True)
             finally:
-                close_old_connections()
+                # Idle between passes: hold no connection, so that nothing
+                # keeps a database busy (a test database's teardown, a
+                # server's connection limit) on this thread's behalf.
+                for connection in connections.all(initialized_only=True):
+                    connection.close()
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()
