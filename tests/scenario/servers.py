@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import environ
 import httpx
-import psycopg
 from psycopg import sql
+
+from deploy.databases import is_postgres, maintenance_connection
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_DEADLINE = 30.0
@@ -90,23 +90,6 @@ def prepare_database(env: Mapping[str, str], *, admin: str, password: str) -> No
     manage(superuser, "createsuperuser", "--noinput")
 
 
-def _is_postgres(database_url: str) -> bool:
-    engine = str(environ.Env.db_url_config(database_url).get("ENGINE", ""))
-    return "postgresql" in engine
-
-
-def _maintenance_connection(database_url: str) -> psycopg.Connection:
-    config = environ.Env.db_url_config(database_url)
-    return psycopg.connect(
-        host=config.get("HOST") or None,
-        port=config.get("PORT") or None,
-        user=config.get("USER") or None,
-        password=config.get("PASSWORD") or None,
-        dbname="postgres",
-        autocommit=True,
-    )
-
-
 @contextmanager
 def scratch_database(tmp_path: Path) -> Iterator[str]:
     """URL of a new, empty database, removed afterwards.
@@ -115,16 +98,16 @@ def scratch_database(tmp_path: Path) -> Iterator[str]:
     is PostgreSQL, else a SQLite file under ``tmp_path``.
     """
     configured = os.environ.get("DATABASE_URL", "")
-    if not configured or not _is_postgres(configured):
+    if not configured or not is_postgres(configured):
         yield f"sqlite:///{tmp_path / 'e2e.sqlite3'}"
         return
     name = f"ucloud_e2e_{secrets.token_hex(6)}"
-    with _maintenance_connection(configured) as conn:
+    with maintenance_connection(configured) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         yield urlsplit(configured)._replace(path=f"/{name}").geturl()
     finally:
-        with _maintenance_connection(configured) as conn:
+        with maintenance_connection(configured) as conn:
             # FORCE: a server that did not exit cleanly may hold a connection.
             drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
             conn.execute(drop.format(sql.Identifier(name)))
