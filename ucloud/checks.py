@@ -379,6 +379,24 @@ def _related_label(field: models.Field[Any, Any], model: type[models.Model]) -> 
     return model._meta.app_label, str(target)
 
 
+def _service_relations(
+    app_configs: Sequence[AppConfig] | None,
+    model_classes: Iterable[type[models.Model]] | None,
+    labels: Collection[str],
+) -> Iterator[tuple[type[models.Model], models.Field[Any, Any], str, str]]:
+    """(model, field, target app label, target) of every relation a service's
+    model declares (E004 and E009 judge them)."""
+    if model_classes is None:
+        chosen = {s.label for s in _selected_services(app_configs)}
+        model_classes = [m for m in apps.get_models() if m._meta.app_label in chosen]
+    for model in model_classes:
+        if model._meta.app_label not in labels:
+            continue
+        for field in [*model._meta.local_fields, *model._meta.local_many_to_many]:
+            if field.is_relation:
+                yield (model, field, *_related_label(field, model))
+
+
 @register(TAG)
 def check_cross_service_relations(
     app_configs: Sequence[AppConfig] | None = None,
@@ -393,20 +411,12 @@ def check_cross_service_relations(
     ``Group``, say) are fine; ``AUTH_USER_MODEL`` is not when a service owns it.
     """
     labels = set(registry.services() if services is None else services)
-    if model_classes is None:
-        chosen = {s.label for s in _selected_services(app_configs)}
-        model_classes = [m for m in apps.get_models() if m._meta.app_label in chosen]
     errors: list[CheckMessage] = []
-    for model in model_classes:
+    for model, field, target_label, target in _service_relations(
+        app_configs, model_classes, labels
+    ):
         own = model._meta.app_label
-        if own not in labels:
-            continue
-        for field in [*model._meta.local_fields, *model._meta.local_many_to_many]:
-            if not field.is_relation:
-                continue
-            target_label, target = _related_label(field, model)
-            if target_label == own or target_label not in labels:
-                continue
+        if target_label != own and target_label in labels:
             errors.append(
                 Error(
                     f"{model._meta.label}.{field.name} is a {type(field).__name__} to "
@@ -532,21 +542,13 @@ def check_cross_database_relations(
     """
     labels = set(registry.services() if services is None else services)
     owner = user_model_app() if user_app is None else user_app
-    if model_classes is None:
-        chosen = {s.label for s in _selected_services(app_configs)}
-        model_classes = [m for m in apps.get_models() if m._meta.app_label in chosen]
     errors: list[CheckMessage] = []
-    for model in model_classes:
+    for model, field, target_label, target in _service_relations(
+        app_configs, model_classes, labels
+    ):
         own = model._meta.app_label
-        if own not in labels:
-            continue
-        for field in [*model._meta.local_fields, *model._meta.local_many_to_many]:
-            if not field.is_relation:
-                continue
-            target_label, target = _related_label(field, model)
-            home = _home_of(target_label, owner)
-            if target_label in labels or target_label == KIT_APP or home == own:
-                continue
+        home = _home_of(target_label, owner)
+        if target_label not in labels and target_label != KIT_APP and home != own:
             where = f"service '{home}'" if home in labels else "the default database"
             errors.append(
                 Error(
