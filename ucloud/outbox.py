@@ -10,9 +10,13 @@ left behind::
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import TYPE_CHECKING, Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import Field
+from django.utils import timezone
 
 from ucloud.models import OutboxEvent
 from ucloud.relay_thread import BackgroundRelay
@@ -24,16 +28,41 @@ if TYPE_CHECKING:
 logger = logging.getLogger("ucloud.streams")
 
 
+# Batches this large go through PostgreSQL's COPY, several times cheaper per
+# row than the multi-row INSERT the ORM builds; smaller ones are not worth
+# the extra statement.
+COPY_THRESHOLD = 100
+
+
 def write(stream: EventStream, payloads: list[dict[str, Any]], *, using: str | None) -> None:
-    alias = using or DEFAULT_DB_ALIAS
-    rows = [
-        OutboxEvent(stream=stream.name, key=str(payload.get(stream.key, "")), payload=payload)
-        for payload in payloads
-    ]
-    if not rows:
+    if not payloads:
         return
-    OutboxEvent.objects.using(alias).bulk_create(rows)
+    alias = using or DEFAULT_DB_ALIAS
+    if len(payloads) >= COPY_THRESHOLD and connections[alias].vendor == "postgresql":
+        _copy_rows(alias, stream, payloads)
+    else:
+        rows = [
+            OutboxEvent(stream=stream.name, key=str(payload.get(stream.key, "")), payload=payload)
+            for payload in payloads
+        ]
+        OutboxEvent.objects.using(alias).bulk_create(rows)
     _schedule_relay(alias)
+
+
+_COPY_FIELDS = ("event_id", "stream", "key", "payload", "created_at")
+
+
+def _copy_rows(alias: str, stream: EventStream, payloads: list[dict[str, Any]]) -> None:
+    """The same rows ``bulk_create`` would write, through ``COPY``."""
+    fields = [OutboxEvent._meta.get_field(name) for name in _COPY_FIELDS]
+    names = ", ".join(f'"{field.column}"' for field in fields if isinstance(field, Field))
+    statement = f'COPY "{OutboxEvent._meta.db_table}" ({names}) FROM STDIN'
+    encoder = DjangoJSONEncoder()
+    now = timezone.now()
+    with connections[alias].cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for payload in payloads:
+            key = str(payload.get(stream.key, ""))
+            copy.write_row((uuid.uuid4(), stream.name, key, encoder.encode(payload), now))
 
 
 def _schedule_relay(alias: str) -> None:
