@@ -32,6 +32,7 @@ import httpx
 from psycopg import sql
 
 from deploy.databases import create_unit_databases, maintenance_connection
+from tests.events.processes import group_members
 from tests.scenario.scenario import Credentials
 from ucloud.deploy import LocalRun, generate
 from ucloud.deploy.environment import TOPOLOGY_VARIABLES
@@ -117,23 +118,6 @@ class Running:
         with self.log.open("rb") as handle:
             handle.seek(self.log_start)
             return handle.read().decode(errors="replace")
-
-
-def group_members(group: int) -> list[int]:
-    """Live (not zombie) processes of a process group, from /proc."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The fields after the command name, which may hold spaces and parentheses.
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == group and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
 
 
 class ApartDeployment:

@@ -101,7 +101,7 @@ class PrivateRedis:
         return int(self.client().llen(queue))
 
 
-def _group_members(group: int) -> list[int]:
+def group_members(group: int) -> list[int]:
     """Live (not zombie) processes of a process group, from /proc."""
     members = []
     for entry in Path("/proc").iterdir():
@@ -159,7 +159,7 @@ class Worker:
         raise RuntimeError(f"worker not ready after {READY_DEADLINE}s:\n{self.logs()}")
 
     def members(self) -> list[int]:
-        return _group_members(self.process.pid)
+        return group_members(self.process.pid)
 
     def kill(self) -> None:
         """SIGKILL the whole group at once: no task finishes, nothing is acked."""
