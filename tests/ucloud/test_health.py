@@ -89,14 +89,8 @@ print(json.dumps({"status_code": response.status_code, "body": response.json()})
 """
 
 
-def test_status_is_503_when_the_database_cannot_be_reached():
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{closed_port()}/ucloud_health_down",
-        "REDIS_URL": "",
-        "UCLOUD_SERVICES": "",
-    }
+def status_in_a_fresh_process(env: dict[str, str]) -> dict:
+    """``/status`` answered by a new Python process with ``env``'s settings."""
     finished = subprocess.run(
         [sys.executable, "-c", STATUS_IN_A_FRESH_PROCESS],
         cwd=PROJECT_ROOT,
@@ -107,8 +101,18 @@ def test_status_is_503_when_the_database_cannot_be_reached():
         check=False,
     )
     assert finished.returncode == 0, finished.stderr
+    return json.loads(finished.stdout.strip().splitlines()[-1])
 
-    result = json.loads(finished.stdout.strip().splitlines()[-1])
+
+def test_status_is_503_when_the_database_cannot_be_reached():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{closed_port()}/ucloud_health_down",
+        "REDIS_URL": "",
+        "UCLOUD_SERVICES": "",
+    }
+    result = status_in_a_fresh_process(env)
     assert result == {
         "status_code": 503,
         "body": {
@@ -154,18 +158,7 @@ def test_status_is_503_naming_the_one_service_database_that_cannot_be_reached(tm
         "REDIS_URL": "",
         "UCLOUD_SERVICES": "",
     }
-    finished = subprocess.run(
-        [sys.executable, "-c", STATUS_IN_A_FRESH_PROCESS],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert finished.returncode == 0, finished.stderr
-
-    result = json.loads(finished.stdout.strip().splitlines()[-1])
+    result = status_in_a_fresh_process(env)
     assert result["status_code"] == 503
     assert result["body"]["dependencies"] == {
         "database": {
@@ -188,18 +181,7 @@ def test_status_of_a_unit_serving_only_files_checks_only_files_database(tmp_path
         "REDIS_URL": "",
         "UCLOUD_SERVICES": "files",
     }
-    finished = subprocess.run(
-        [sys.executable, "-c", STATUS_IN_A_FRESH_PROCESS],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert finished.returncode == 0, finished.stderr
-
-    result = json.loads(finished.stdout.strip().splitlines()[-1])
+    result = status_in_a_fresh_process(env)
     assert result == {
         "status_code": 200,
         "body": {
