@@ -1,12 +1,16 @@
 """Testing helpers shipped with the kit, after ``nameko.testing``.
 
 Mint tokens and clients for any user, force every call between services
-through HTTP, see which requests reached this process, and drive the public
-API the same way whether it runs in this process or behind real servers::
+through HTTP, see which requests reached this process, count the queries a
+call makes, and drive the public API the same way whether it runs in this
+process or behind real servers::
 
     from ucloud.testing import client_for, forced_http, served_requests, HttpApi
 
     FileDescriptions.browse.call({}, client_for("alice"))        # as alice
+    with captured_queries() as sql:
+        FileDescriptions.retrieve.call({"id": 1}, client_for("alice"))
+    assert len(sql) == 1, sql
     with forced_http(live_server.url), served_requests() as seen:
         status, body = HttpApi(live_server.url).request("GET", "/status")
     assert [r.path for r in seen] == ["/status"]
@@ -21,17 +25,20 @@ from __future__ import annotations
 import json as jsonlib
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
 from django.conf import settings
 from django.core.signals import request_started
+from django.db import connections
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 
 from ucloud import registry
 from ucloud.client import RPCClient
+from ucloud.databases import aliases_for
 from ucloud.exceptions import Unauthorized
 from ucloud.principal import ALL_SCOPES
 from ucloud.roles import Role
@@ -124,6 +131,35 @@ def served_requests() -> Iterator[list[ServedRequest]]:
         yield seen
     finally:
         request_started.disconnect(record)
+
+
+# Transaction control the surrounding test adds or removes (a test's own
+# transaction turns the call's atomic blocks into savepoints): not queries.
+_TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
+@contextmanager
+def captured_queries(*services: str) -> Iterator[list[str]]:
+    """The SQL statements run in this thread while the block runs.
+
+    Counted on the database aliases of ``services`` (default: every
+    registered service), each statement once, without savepoints, so that a
+    test pins how many queries a call costs: a regression then fails a test
+    instead of slowing a benchmark. The list is filled when the block exits.
+    """
+    aliases = aliases_for(services or registry.services())
+    statements: list[str] = []
+    with ExitStack() as stack:
+        captures = [
+            stack.enter_context(CaptureQueriesContext(connections[alias])) for alias in aliases
+        ]
+        yield statements
+    for capture in captures:
+        statements.extend(
+            query["sql"]
+            for query in capture.captured_queries
+            if not query["sql"].upper().startswith(_TRANSACTION_CONTROL)
+        )
 
 
 class Api(Protocol):
