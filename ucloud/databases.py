@@ -7,7 +7,13 @@ is a database of its own; otherwise it is a test mirror of ``default`` and
 connection and one transaction per request. Django's own apps (auth,
 contenttypes, admin, sessions) live with the service owning
 ``AUTH_USER_MODEL``; the kit's tables (outbox, inbox, dead letters) are in
-every alias::
+every alias.
+
+PostgreSQL aliases bind parameters on the server and prepare each statement
+a connection has run ``PREPARE_THRESHOLD`` times (psycopg 3), so a repeated
+query is parsed and planned once per connection; behind a pooler that
+cannot keep prepared statements (PgBouncer in transaction mode before 1.21,
+or without ``max_prepared_statements``) set ``DATABASE_PREPARED_STATEMENTS=false``::
 
     DATABASES = database_settings(["accounts", "files"], environ=os.environ,
                                   default_url="sqlite:///db.sqlite3")
@@ -32,6 +38,13 @@ USER_APPS = frozenset({"auth", "contenttypes", "admin", "sessions"})
 KIT_APP = "ucloud"
 # What makes two database settings the same database.
 _IDENTITY = ("ENGINE", "NAME", "HOST", "PORT", "USER")
+POSTGRESQL_ENGINE = "django.db.backends.postgresql"
+# Turns prepared statements off when false (0, no, off): for poolers that
+# hand each transaction a different server connection.
+PREPARED_STATEMENTS_VARIABLE = "DATABASE_PREPARED_STATEMENTS"
+# psycopg's own default: a statement is prepared on its sixth execution on a
+# connection, so one-off statements never occupy the server.
+PREPARE_THRESHOLD = 5
 
 
 def url_variable(service: str) -> str:
@@ -51,11 +64,12 @@ def database_settings(
     A service without a database of its own gets a copy of ``default``
     marked as its test mirror, so the test runner creates one database.
     """
-    default = _parse(environ.get("DATABASE_URL") or default_url)
+    prepared = _enabled(environ.get(PREPARED_STATEMENTS_VARIABLE, ""), default=True)
+    default = _parse(environ.get("DATABASE_URL") or default_url, prepared=prepared)
     databases: dict[str, dict[str, Any]] = {DEFAULT_DB_ALIAS: default}
     for service in services:
         url = environ.get(url_variable(service), "")
-        own = _parse(url) if url else None
+        own = _parse(url, prepared=prepared) if url else None
         if own is None or _same_database(own, default):
             mirror = copy.deepcopy(default)
             mirror["TEST"] = {**mirror.get("TEST", {}), "MIRROR": DEFAULT_DB_ALIAS}
@@ -65,8 +79,21 @@ def database_settings(
     return databases
 
 
-def _parse(url: str) -> dict[str, Any]:
-    return dict(environ.Env.db_url_config(url))
+def _parse(url: str, *, prepared: bool) -> dict[str, Any]:
+    config = dict(environ.Env.db_url_config(url))
+    if prepared and config["ENGINE"] == POSTGRESQL_ENGINE:
+        # Django's default is client-side binding, which psycopg never
+        # prepares; options given in the URL win.
+        options = config.setdefault("OPTIONS", {})
+        options.setdefault("server_side_binding", True)
+        options.setdefault("prepare_threshold", PREPARE_THRESHOLD)
+    return config
+
+
+def _enabled(value: str, *, default: bool) -> bool:
+    if not value.strip():
+        return default
+    return value.strip().lower() not in ("0", "false", "no", "off")
 
 
 def has_own_database(service: str) -> bool:

@@ -17,6 +17,8 @@ from django.db import connections
 from django.test import override_settings
 
 from apps.files.api import files_events
+from apps.files.models import File
+from tests.conftest import require
 from tests.ucloud.eventing import OrderEvent, registries_restored, subscribe
 from ucloud import databases
 from ucloud.databases import alias_for, aliases_for, atomic, database_settings, home_app
@@ -96,6 +98,52 @@ def test_the_url_variable_of_a_service_is_its_upper_case_label():
 def test_the_project_settings_have_an_alias_per_service_and_the_router():
     assert set(settings.DATABASES) >= {"default", *SERVICES}
     assert settings.DATABASE_ROUTERS == ["ucloud.routers.ServiceRouter"]
+
+
+# ---------------------------------------------------------------- prepared statements
+
+PREPARED = {"server_side_binding": True, "prepare_threshold": databases.PREPARE_THRESHOLD}
+
+
+def test_postgresql_aliases_prepare_repeated_statements_by_default():
+    environ = {"DATABASE_URL": f"{PG}/shop", "DATABASE_URL_FILES": f"{PG}/shop_files"}
+
+    found = database_settings(SERVICES, environ=environ, default_url="")
+
+    for alias in ("default", "files", "accounts"):
+        assert found[alias]["OPTIONS"] == PREPARED
+
+
+@pytest.mark.parametrize("value", ["false", "0", "off", "no", " False "])
+def test_the_environment_can_turn_prepared_statements_off(value):
+    environ = {"DATABASE_URL": f"{PG}/shop", "DATABASE_PREPARED_STATEMENTS": value}
+
+    found = database_settings(SERVICES, environ=environ, default_url="")
+
+    assert "server_side_binding" not in found["default"].get("OPTIONS", {})
+    assert "prepare_threshold" not in found["files"].get("OPTIONS", {})
+
+
+def test_sqlite_gets_no_postgresql_options():
+    found = database_settings(["files"], environ={}, default_url="sqlite:////tmp/x.sqlite3")
+
+    assert not found["default"].get("OPTIONS")
+
+
+@pytest.mark.django_db
+def test_postgresql_prepares_a_statement_run_often_unless_turned_off():
+    connection = connections["default"]
+    require(connection.vendor == "postgresql", "PostgreSQL as the default database")
+    # The suite may run with DATABASE_PREPARED_STATEMENTS=false: both ways are checked.
+    expected = "prepare_threshold" in connection.settings_dict["OPTIONS"]
+    for _ in range(databases.PREPARE_THRESHOLD + 1):
+        list(File.objects.filter(owner="someone"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert (
+        any('FROM "files_file" WHERE "files_file"."owner" = $1' in s for s in prepared) is expected
+    )
 
 
 # ---------------------------------------------------------------- aliases
