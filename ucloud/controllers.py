@@ -126,13 +126,14 @@ class Controller(ViewSet):
             data = request.data
         user = request.user
         principal = user if isinstance(user, Principal) else GUEST
-        headers = request.headers
+        # META, not request.headers: that builds a dict of every header.
+        meta = request.META
         result = execute(
             call,
             data,
             principal,
             handler=self.handler(call),
-            job_id=headers.get("Job-Id") or new_job_id(),
-            caused_by=headers.get("Caused-By"),
+            job_id=meta.get("HTTP_JOB_ID") or new_job_id(),
+            caused_by=meta.get("HTTP_CAUSED_BY"),
         )
         return Response(result, status=call.http.success_status)

@@ -11,8 +11,8 @@ behaves the same whichever transport delivered it::
 from __future__ import annotations
 
 import logging
+import os
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +31,7 @@ from ucloud.exceptions import (
     RPCException,
     Unauthorized,
 )
+from ucloud.prepared import represent, validate_data
 from ucloud.principal import Principal
 from ucloud.roles import Role
 
@@ -40,7 +41,10 @@ Handler = Callable[[CallContext], Any]
 
 
 def new_job_id() -> str:
-    return uuid.uuid4().hex
+    """128 random bits as 32 hex digits, like nginx's ``$request_id``."""
+    # uuid4().hex is the same length, randomness and speed of reading, but
+    # builds and checks a UUID object first (about 5x the time).
+    return os.urandom(16).hex()
 
 
 def authorize(call: CallDescription, principal: Principal) -> None:
@@ -70,10 +74,12 @@ def _check_caller(call: CallDescription, principal: Principal) -> None:
 
 
 def validate(call: CallDescription, data: Any) -> Any:
-    serializer = call.request(data={} if data is None else data)
-    if not serializer.is_valid():
-        raise BadRequest("Invalid request", error_code="invalid_request", errors=serializer.errors)
-    return serializer.validated_data
+    try:
+        return validate_data(call.request, {} if data is None else data)
+    except ValidationError as exc:
+        raise BadRequest(
+            "Invalid request", error_code="invalid_request", errors=exc.detail
+        ) from exc
 
 
 def _as_rpc_exception(exc: Exception, call: CallDescription) -> RPCException:
@@ -107,7 +113,7 @@ def execute(
         authorize(call, principal)
         request = validate(call, data)
         ctx = CallContext(call, request, principal, job_id, caused_by)
-        return call.response(handler(ctx)).data
+        return represent(call.response, handler(ctx))
     except Exception as exc:
         error = _as_rpc_exception(exc, call)
         status = error.status
