@@ -86,8 +86,11 @@ DATABASES = database_settings(
 for _database in DATABASES.values():
     # Keep connections between requests (a new PostgreSQL connection costs
     # milliseconds); check them before reuse so a restarted server is fine.
+    # The check is one round trip per request that touches the database
+    # (README, "Performance"); turn it off to trade that for one failed
+    # request per stale connection after a database restart.
     _database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-    _database["CONN_HEALTH_CHECKS"] = True
+    _database["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
     if _database["ENGINE"] == "django.db.backends.sqlite3":
         # Web, worker and beat processes may write one SQLite file at once:
         # take the write lock when a transaction begins (a deferred

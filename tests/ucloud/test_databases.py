@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import copy
 import io
+import json
+import subprocess
+import sys
 
 import pytest
 from django.conf import settings
@@ -144,6 +147,38 @@ def test_postgresql_prepares_a_statement_run_often_unless_turned_off():
     assert (
         any('FROM "files_file" WHERE "files_file"."owner" = $1' in s for s in prepared) is expected
     )
+
+
+def project_database_settings(**environ: str) -> dict:
+    """``DATABASES["default"]`` as ``config.settings`` builds it from ``environ``."""
+    probe = (
+        "import django, json; from django.conf import settings; django.setup(); "
+        "d = settings.DATABASES['default']; "
+        "print(json.dumps({'options': d.get('OPTIONS', {}), "
+        "'health_checks': d['CONN_HEALTH_CHECKS']}))"
+    )
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings", "PATH": "/usr/bin:/bin", **environ}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_the_project_checks_connections_and_prepares_statements_by_default():
+    found = project_database_settings(DATABASE_URL=f"{PG}/shop")
+
+    assert found == {"options": PREPARED, "health_checks": True}
+
+
+def test_the_project_turns_both_off_from_the_environment():
+    found = project_database_settings(
+        DATABASE_URL=f"{PG}/shop",
+        DATABASE_PREPARED_STATEMENTS="false",
+        DATABASE_CONN_HEALTH_CHECKS="false",
+    )
+
+    assert found == {"options": {}, "health_checks": False}
 
 
 # ---------------------------------------------------------------- aliases
