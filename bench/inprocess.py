@@ -3,10 +3,14 @@
 The kit call is ``FileDescriptions.retrieve.call({"id": ...}, client)`` on the
 in-process transport; the baseline validates the same request serializer,
 calls ``services.file_retrieve`` and renders the ``File`` serializer itself.
-``accounts.whoami`` (no database at all) is measured too, as the worst case::
+``accounts.whoami`` (no database at all) is measured too, as the worst case.
+For ``files.retrieve`` the bare floor is measured as well: a plain function
+reading the row by primary key (``bench.bare_views.retrieve_by_hand``), no
+serializers, no shares::
 
     result = measure(world, repeats=15, sample_seconds=0.15)
-    result["files.retrieve"]["ratio"]      # kit time / baseline time
+    result["files.retrieve"]["ratio"]        # kit time / baseline time
+    result["files.retrieve"]["bare_ratio"]   # kit time / bare function time
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ MICROSECONDS = 1e6
 def _retrieve_variants(world: World) -> dict[str, Call]:
     from apps.files import services
     from apps.files.api import File, FileDescriptions, FileIdRequest
+    from bench.bare_views import retrieve_by_hand
     from ucloud.client import RPCClient
 
     client = RPCClient.for_token(world.token)
@@ -36,7 +41,10 @@ def _retrieve_variants(world: World) -> dict[str, Call]:
         serializer.is_valid(raise_exception=True)
         return File(services.file_retrieve(username=username, **serializer.validated_data)).data
 
-    return {"kit": kit, "plain": plain}
+    def bare() -> Any:
+        return retrieve_by_hand(username=username, id=request["id"])
+
+    return {"kit": kit, "plain": plain, "bare": bare}
 
 
 def _whoami_variants(world: World) -> dict[str, Call]:
@@ -64,7 +72,7 @@ def _compare(variants: dict[str, Call], *, repeats: int, sample_seconds: float) 
         raise RuntimeError(f"kit and baseline disagree: {kit!r} != {plain!r}")
     samples = interleave(variants, repeats=repeats, sample_seconds=sample_seconds)
     kit_time, plain_time = median(samples["kit"]), median(samples["plain"])
-    return {
+    result = {
         "ratio": paired_ratio(samples["kit"], samples["plain"]),
         "ratio_of_medians": round(kit_time / plain_time, 3),
         "overhead_us": round((kit_time - plain_time) * MICROSECONDS, 1),
@@ -72,6 +80,10 @@ def _compare(variants: dict[str, Call], *, repeats: int, sample_seconds: float) 
         "plain_us": summary(samples["plain"], unit="µs/call", scale=MICROSECONDS),
         "kit_seconds_per_call": kit_time,
     }
+    if "bare" in samples:
+        result["bare_ratio"] = paired_ratio(samples["kit"], samples["bare"])
+        result["bare_us"] = summary(samples["bare"], unit="µs/call", scale=MICROSECONDS)
+    return result
 
 
 def measure(world: World, *, repeats: int, sample_seconds: float) -> dict[str, Any]:

@@ -1,11 +1,14 @@
-"""Server throughput of a kit endpoint against a plain DRF ``APIView``, by wrk.
+"""Server throughput of a kit endpoint against plain DRF ``APIView``s, by wrk.
 
-Both endpoints are served by the same gunicorn processes and loaded with the
+Every endpoint is served by the same gunicorn processes and loaded with the
 same wrk settings and script (``bench/wrk.lua``: method, path, bearer token,
-optional JSON body with a per-request counter)::
+optional JSON body with a per-request counter), in turns. ``ratio`` is the
+kit against the ``plain`` baseline; ``bare_ratio`` against the ``bare`` view
+when there is one (``bench/bare_views.py``)::
 
     endpoints = retrieve_endpoints(file_id)
     result = compare(server, token, endpoints, settings=WrkSettings(), repeats=24)
+    result["ratio"], result["bare_ratio"], result["kit_cpu_per_request_ms"]
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ def retrieve_endpoints(file_id: int) -> dict[str, Endpoint]:
     return {
         "kit": Endpoint("GET", f"/api/files/retrieve?id={file_id}"),
         "plain": Endpoint("GET", f"/bench/plain/files/retrieve?id={file_id}"),
+        "bare": Endpoint("GET", f"/bench/bare/files/retrieve?id={file_id}"),
     }
 
 
@@ -103,15 +107,18 @@ def _measured_run(
 
 
 def _cpu_figures(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """Requests per server CPU second: insensitive to other load on the machine."""
+    """Requests per server CPU second (and its inverse, CPU ms per request):
+    insensitive to other load on the machine."""
     if not all("requests_per_cpu_s" in r for rs in runs.values() for r in rs):
         return {}
     per_cpu = {name: [float(r["requests_per_cpu_s"]) for r in rs] for name, rs in runs.items()}
-    return {
-        "cpu_ratio": paired_ratio(per_cpu["kit"], per_cpu["plain"]),
-        "kit_requests_per_cpu_s": round(median(per_cpu["kit"]), 1),
-        "plain_requests_per_cpu_s": round(median(per_cpu["plain"]), 1),
-    }
+    figures: dict[str, Any] = {"cpu_ratio": paired_ratio(per_cpu["kit"], per_cpu["plain"])}
+    if "bare" in per_cpu:
+        figures["bare_cpu_ratio"] = paired_ratio(per_cpu["kit"], per_cpu["bare"])
+    for name, rates in per_cpu.items():
+        figures[f"{name}_requests_per_cpu_s"] = round(median(rates), 1)
+        figures[f"{name}_cpu_per_request_ms"] = round(1000 / median(rates), 3)
+    return figures
 
 
 def compare(
@@ -123,25 +130,29 @@ def compare(
     repeats: int,
     warmup_seconds: int = 2,
 ) -> dict[str, Any]:
-    """Interleaved wrk runs of the kit and plain endpoints; median ratio of req/s."""
+    """Interleaved wrk runs of the endpoints; median ratios of req/s to the kit's."""
     warmup = WrkSettings(settings.threads, settings.connections, warmup_seconds)
     for endpoint in endpoints.values():
         run_wrk(server.base_url, token, endpoint, warmup)
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in endpoints}
     names = list(endpoints)
     for repeat in range(repeats):
+        # Each endpoint goes first as often as last.
         for name in names if repeat % 2 == 0 else reversed(names):
             runs[name].append(_measured_run(server, token, endpoints[name], settings))
     rates = {name: [r["requests_per_s"] for r in rs] for name, rs in runs.items()}
-    return {
+    result: dict[str, Any] = {
         "ratio": paired_ratio(rates["kit"], rates["plain"]),
         "ratio_of_medians": round(median(rates["kit"]) / median(rates["plain"]), 3),
-        "kit_requests_per_s": round(median(rates["kit"]), 1),
-        "plain_requests_per_s": round(median(rates["plain"]), 1),
-        "kit_samples": [round(rate, 1) for rate in rates["kit"]],
-        "plain_samples": [round(rate, 1) for rate in rates["plain"]],
-        **_cpu_figures(runs),
-        "kit_latency_p50_ms": median([r["latency_p50_us"] / 1e3 for r in runs["kit"]]),
-        "plain_latency_p50_ms": median([r["latency_p50_us"] / 1e3 for r in runs["plain"]]),
-        "endpoints": {name: f"{e.method} {e.path}" for name, e in endpoints.items()},
     }
+    if "bare" in rates:
+        result["bare_ratio"] = paired_ratio(rates["kit"], rates["bare"])
+    for name in names:
+        result[f"{name}_requests_per_s"] = round(median(rates[name]), 1)
+    for name in names:
+        result[f"{name}_samples"] = [round(rate, 1) for rate in rates[name]]
+    result.update(_cpu_figures(runs))
+    for name in names:
+        result[f"{name}_latency_p50_ms"] = median([r["latency_p50_us"] / 1e3 for r in runs[name]])
+    result["endpoints"] = {name: f"{e.method} {e.path}" for name, e in endpoints.items()}
+    return result
