@@ -1,19 +1,21 @@
-"""What the per-request connection health check costs: two servers, wrk in turns.
+"""What the kit's database options cost or save: servers side by side, wrk in turns.
 
-Django's ``CONN_HEALTH_CHECKS`` runs ``SELECT 1`` before the first query of
-each request on a kept connection. This serves ``files.retrieve`` from two
-gunicorns of the benchmark project, one with the check
-(``DATABASE_CONN_HEALTH_CHECKS=true``, the default) and one without, and
-loads them in turns. Not part of ``make bench``; run it by hand::
+Serves ``files.retrieve`` from three gunicorns of the benchmark project:
+the defaults (a ``SELECT 1`` health check before each request's first
+query, prepared statements on PostgreSQL), one without the health check
+(``DATABASE_CONN_HEALTH_CHECKS=false``) and one without prepared statements
+(``DATABASE_PREPARED_STATEMENTS=false``), and loads them in turns. Not part
+of ``make bench``; run it by hand::
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mydb \\
-        .venv/bin/python bench/health_checks.py --repeats 16
+        .venv/bin/python bench/database_options.py --repeats 16
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -38,19 +40,22 @@ def _run(server: Server, token: str, endpoint: Endpoint) -> tuple[float, float |
     return result["requests_per_s"], cpu
 
 
+VARIANTS = {
+    "defaults": {},
+    "no_health_checks": {"DATABASE_CONN_HEALTH_CHECKS": "false"},
+    "no_prepared_statements": {"DATABASE_PREPARED_STATEMENTS": "false"},
+}
+
+
 def measure(world: World, repeats: int) -> dict[str, Any]:
     endpoint = Endpoint("GET", f"/api/files/retrieve?id={world.file_id}")
-    envs = {
-        "checked": {**world.server_env, "DATABASE_CONN_HEALTH_CHECKS": "true"},
-        "unchecked": {**world.server_env, "DATABASE_CONN_HEALTH_CHECKS": "false"},
-    }
-    rates: dict[str, list[float]] = {name: [] for name in envs}
-    cpu: dict[str, list[float]] = {name: [] for name in envs}
-    with (
-        gunicorn_server(envs["checked"]) as checked,
-        gunicorn_server(envs["unchecked"]) as unchecked,
-    ):
-        servers = {"checked": checked, "unchecked": unchecked}
+    rates: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    cpu: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    with ExitStack() as stack:
+        servers = {
+            name: stack.enter_context(gunicorn_server({**world.server_env, **env}))
+            for name, env in VARIANTS.items()
+        }
         for server in servers.values():  # warm up
             run_wrk(server.base_url, world.token, endpoint, WrkSettings(seconds=2))
         names = list(servers)
@@ -61,12 +66,14 @@ def measure(world: World, repeats: int) -> dict[str, Any]:
                 if ms is not None:
                     cpu[name].append(ms)
     figures: dict[str, Any] = {
-        "checked_vs_unchecked_ratio": paired_ratio(rates["checked"], rates["unchecked"]),
-        **{f"{name}_requests_per_s": round(median(values)) for name, values in rates.items()},
+        # Above 1: the option pays for itself.
+        f"defaults_vs_{name}_ratio": paired_ratio(rates["defaults"], rates[name])
+        for name in names[1:]
     }
+    figures.update({f"{name}_requests_per_s": round(median(rates[name])) for name in names})
     if all(cpu.values()):
         figures.update(
-            {f"{name}_cpu_per_request_ms": round(median(ms), 3) for name, ms in cpu.items()}
+            {f"{name}_cpu_per_request_ms": round(median(cpu[name]), 3) for name in names}
         )
     return figures
 
@@ -81,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         world.cleanup()
     for key, value in figures.items():
-        print(f"{key:<34}{value}")
+        print(f"{key:<46}{value}")
     return 0
 
 
