@@ -96,8 +96,8 @@ class _KitStream:
 
     def __init__(self, per_transaction: int) -> None:
         from bench.events_app.processors import sink
+        from ucloud.events.processors import processors
         from ucloud.models import InboxEntry
-        from ucloud.processors import processors
 
         consumer = next(p.id for p in processors().values() if p.function is sink)
         self.inbox = InboxEntry.objects.filter(consumer=consumer)
@@ -233,7 +233,7 @@ class _Requests:
         from django.db import transaction
 
         from apps.files.api import files_events
-        from ucloud.outbox import background_relay
+        from ucloud.events.outbox import background_relay
 
         started = time.perf_counter()
         with transaction.atomic():
@@ -250,7 +250,7 @@ class _Requests:
         from django.utils import timezone
 
         from apps.files.api import files_events
-        from ucloud import outbox
+        from ucloud.events import outbox
         from ucloud.models import OutboxEvent
 
         kick = outbox._schedule_relay

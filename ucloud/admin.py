@@ -16,7 +16,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from ucloud.delivery import first_line, retry_or_reason
+from ucloud.events.delivery import first_line, retry_or_reason
 from ucloud.models import DeadLetter, InboxEntry, OutboxEvent
 
 

@@ -1,4 +1,5 @@
-"""The kit's own app config: registers the system checks and Celery tasks."""
+"""The kit's own app config: registers the system checks, the Celery tasks,
+the relay's after-commit hook and the stream consumers of worker processes."""
 
 from __future__ import annotations
 
@@ -10,4 +11,8 @@ class UcloudConfig(AppConfig):
     verbose_name = "ucloud kit"
 
     def ready(self) -> None:
-        from ucloud import checks, tasks  # noqa: F401  (registration on import)
+        from ucloud import checks  # noqa: F401  (registration on import)
+        from ucloud.events import outbox, relay, tasks, worker  # noqa: F401
+
+        outbox.set_after_commit(relay.relay_after_commit)
+        worker.connect_signals()

@@ -49,10 +49,24 @@ DEFAULTS: dict[str, Any] = {
     # when REDIS_URL is set, else PostgreSQL when that is the default
     # database, else a process-local lock.
     "LOCK_BACKEND": None,
-    # Events: None derives eager mode from the absence of CELERY_BROKER_URL.
+    # The Redis holding the event streams; None means CELERY_BROKER_URL when
+    # that is a Redis URL. Without either, events are delivered eagerly.
+    "EVENTS_URL": None,
+    # Events: None derives eager mode from the absence of an events Redis.
     "EVENTS_EAGER": None,
-    # Most events in one broker message (and one batched processor call).
+    # Most events read per partition at once (and one batched processor call).
     "STREAM_BATCH_SIZE": 500,
+    # Redis streams per event stream; the events of one key share one, and
+    # each is consumed by one consumer of a group at a time. Changing it
+    # moves keys between partitions: drain the streams first.
+    "STREAM_PARTITIONS": 16,
+    # Entries kept per partition (XADD MAXLEN ~): more than any group lags.
+    "STREAM_RETENTION": 20_000,
+    # Seconds a consumer's lease on a partition lasts without renewal: how
+    # long the partitions of a killed consumer wait before another takes them.
+    "STREAM_LEASE_TTL": 10.0,
+    # Longest wait of one blocking read (seconds).
+    "STREAM_BLOCK": 1.0,
     # Attempts per event before it becomes a dead letter.
     "STREAM_MAX_ATTEMPTS": 5,
     # Seconds before the 2nd attempt, doubling per attempt up to the max.

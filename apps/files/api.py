@@ -10,9 +10,9 @@ from rest_framework import serializers
 
 from ucloud.bindings import http_browse, http_create, http_delete, http_retrieve, http_update
 from ucloud.calls import CallDescriptionContainer, Empty, call
+from ucloud.events.streams import EventStream
 from ucloud.pages import BrowseRequest, page_of
 from ucloud.roles import Access, Roles
-from ucloud.streams import EventStream
 
 MAX_PATH_LENGTH = 4096
 

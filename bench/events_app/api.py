@@ -7,7 +7,7 @@
 
 from rest_framework import serializers
 
-from ucloud.streams import EventStream
+from ucloud.events.streams import EventStream
 
 
 class BenchEvent(serializers.Serializer):

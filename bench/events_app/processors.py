@@ -12,9 +12,9 @@ from __future__ import annotations
 from celery import shared_task
 
 from bench.events_app.api import bench_events
-from ucloud.processors import processor
-from ucloud.relay import queue_of
-from ucloud.streams import Event
+from ucloud.events.processors import processor
+from ucloud.events.relay import queue_of
+from ucloud.events.streams import Event
 
 QUEUE = queue_of("eventsbench")  # the bench service's consumer group
 NOOP_QUEUE = "bench.noop"

@@ -17,10 +17,10 @@ from django.db import connections
 from django.test import override_settings
 
 from apps.files.api import files_events
-from tests.ucloud.eventing import OrderEvent, registries_restored, subscribe
+from tests.ucloud.events.eventing import OrderEvent, registries_restored, subscribe
 from ucloud import databases
 from ucloud.databases import alias_for, aliases_for, atomic, database_settings, home_app
-from ucloud.streams import EventStream
+from ucloud.events.streams import EventStream
 
 # override_settings warns that DATABASES is "complex" to override; these
 # tests only read the setting, they never connect to the overridden aliases.

@@ -26,7 +26,7 @@ from ucloud.calls import containers
 from ucloud.deploy import DEPLOY_TARGETS, LocalRun, generate
 from ucloud.deploy.files import write_files
 from ucloud.deploy.topology import DEFAULT_PATH, Topology, TopologyError, load_topology
-from ucloud.tasks import services_with_event_tables
+from ucloud.events.tasks import services_with_event_tables
 
 # Variables of this process that the local targets hand on to every unit.
 BASE_VARIABLES = (

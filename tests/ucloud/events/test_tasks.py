@@ -9,7 +9,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from apps.files import services as files
-from ucloud import tasks
+from ucloud.events import relay, tasks
 from ucloud.management.commands.ucloud_worker import worker_queues
 from ucloud.models import OutboxEvent
 
@@ -44,14 +44,16 @@ def test_beat_gets_one_sweep_and_one_pruning_per_service_on_its_relay_queue():
             None,
             [
                 "ucloud.relay",
+                "ucloud.accounts",
+                "ucloud.files",
                 "ucloud.notifications",
                 "ucloud.relay.files",
                 "ucloud.relay.notifications",
             ],
         ),
-        (["files"], ["ucloud.relay", "ucloud.relay.files"]),
+        (["files"], ["ucloud.relay", "ucloud.files", "ucloud.relay.files"]),
         (["notifications"], ["ucloud.relay", "ucloud.notifications", "ucloud.relay.notifications"]),
-        (["accounts"], ["ucloud.relay"]),
+        (["accounts"], ["ucloud.relay", "ucloud.accounts"]),
     ],
 )
 def test_a_worker_consumes_the_queues_of_the_services_it_serves(served, queues):
@@ -64,14 +66,13 @@ def test_the_sweep_of_a_service_relays_what_its_outbox_left_pending():
     # Leave a row pending, as a crash between commit and relay would.
     eager_now = {"EVENTS_EAGER": True, "RELAY_SWEEP_MIN_AGE": 0.0}
     with override_settings(UCLOUD={**settings.UCLOUD, **eager_now}):
-        from ucloud import outbox
+        from ucloud.events import outbox
 
-        kick = outbox._schedule_relay
-        outbox._schedule_relay = lambda alias: None
+        outbox.set_after_commit(None)
         try:
             files.file_create(owner="alice", path="/swept.txt", size=1)
         finally:
-            outbox._schedule_relay = kick
+            outbox.set_after_commit(relay.relay_after_commit)
         assert OutboxEvent.objects.filter(relayed_at__isnull=True).count() == 1
 
         assert tasks.relay_sweep("files") == 1

@@ -13,10 +13,17 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from apps.accounts.models import User
-from tests.ucloud.eventing import GROUP, OrderEvent, registries_restored, subscribe
-from ucloud import delivery
+from tests.ucloud.events.eventing import (
+    GROUP,
+    OrderEvent,
+    deliver_until_settled,
+    order,
+    received,
+    registries_restored,
+    subscribe,
+)
+from ucloud.events.streams import Event, EventStream, stream_named
 from ucloud.models import DeadLetter, InboxEntry, OutboxEvent
-from ucloud.streams import Event, EventStream
 
 pytestmark = pytest.mark.django_db
 
@@ -56,11 +63,9 @@ def warehouse() -> Warehouse:
 
 def bury(*order_ids: int) -> list[DeadLetter]:
     """Deliver orders to the (broken) warehouse until they are dead letters."""
-    messages = [
-        Event(str(uuid.uuid4()), "test.orders", str(n), {"order_id": n}).as_message()
-        for n in order_ids
-    ]
-    assert delivery.deliver(GROUP, messages) == len(order_ids)
+    orders = stream_named("test.orders")
+    deliver_until_settled(GROUP, orders, received(orders, *(order(n) for n in order_ids)))
+    assert DeadLetter.objects.count() == len(order_ids)
     return list(DeadLetter.objects.order_by("id"))
 
 

@@ -1,17 +1,24 @@
-"""Streams: declaration rules, payload validation, the event message form,
+"""Streams: declaration rules, payload validation on both sides, partitions,
 and how ``@processor`` subscribes a service."""
 
 from __future__ import annotations
 
-import datetime
+import zlib
 
 import pytest
 from rest_framework import serializers
 
-from tests.ucloud.eventing import OrderEvent, order, registries_restored
+from tests.ucloud.events.eventing import OrderEvent, order, registries_restored
+from ucloud.events.processors import groups_of, processor, processors
+from ucloud.events.streams import (
+    Event,
+    EventStream,
+    InvalidEvent,
+    partition_of,
+    stream_named,
+    streams,
+)
 from ucloud.models import OutboxEvent
-from ucloud.processors import groups_of, processor, processors
-from ucloud.streams import Event, EventStream, InvalidEvent, stream_named, streams
 
 
 @pytest.fixture(autouse=True)
@@ -91,22 +98,33 @@ def test_the_outbox_row_holds_the_json_payload_and_the_key_as_text(orders):
     }
 
 
-def test_an_event_survives_the_round_trip_through_its_message_form():
-    event = Event(
-        event_id="0b6f6c1e-5a0c-4a53-9f1e-1f1d1d1d1d1d",
-        stream="test.orders",
-        key="7",
-        payload={"order_id": 7, "amount": "12.50"},
-        produced_at=datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC),
-    )
-    message = event.as_message()
-    assert message["produced_at"] == "2026-01-02T03:04:05+00:00"
-    assert Event.from_message(message) == event
+def test_consumers_validate_each_payload_and_say_why_one_is_refused(orders):
+    good = orders.validate(order(7))
+    checked = orders.received([{**good, "added_later": 1}, {"order_id": "x"}, "not an object"])
+    assert checked[0] == good  # the unknown field is dropped
+    assert isinstance(checked[1], InvalidEvent)
+    assert "order_id" in checked[1].errors
+    assert isinstance(checked[2], InvalidEvent)
 
 
-def test_an_event_without_production_time_round_trips_too():
-    event = Event(event_id="e1", stream="s", key="k", payload={})
-    assert Event.from_message(event.as_message()) == event
+class Blank(serializers.Serializer):
+    id = serializers.IntegerField()
+    # Emits "" and refuses it: the bug the first produce reports.
+    text = serializers.CharField(required=False, default="")
+
+
+def test_a_serializer_that_refuses_its_own_output_fails_the_first_produce():
+    careless = EventStream("test.careless", payload=Blank, key="id")
+    with pytest.raises(InvalidEvent, match="refuses its own output"):
+        careless.produce({"id": 1})
+
+
+def test_the_partition_of_a_key_is_stable_and_within_range():
+    assert [partition_of(str(n), 16) for n in (1, 2, 3)] == [
+        partition_of(str(n), 16) for n in (1, 2, 3)
+    ]
+    assert partition_of("42", 16) == zlib.crc32(b"42") % 16
+    assert {partition_of(str(n), 4) for n in range(100)} == {0, 1, 2, 3}
 
 
 class Nothing(serializers.Serializer):

@@ -1,12 +1,14 @@
-"""The background relay: publishes after commit without holding the request.
+"""The background relay: relays after commit without holding the request.
 
 With a broker, a producing request only writes its outbox rows; the commit
 wakes this per-process thread, which relays everything pending. Kicks that
-arrive while it works coalesce into one more pass. Rows a dying process
-leaves behind are picked up by the sweep::
+arrive while it works coalesce into one more pass. In eager mode it runs
+the retries of failed events, later and off the request. Rows a dying
+process leaves behind are picked up by the sweep (or the next kick)::
 
-    background_relay.kick("default")     # from the after-commit hook
-    background_relay.flush(timeout=5)    # wait until nothing is pending
+    background_relay.kick("default")            # from the after-commit hook
+    background_relay.kick_later("default", 2.0) # a retry, in two seconds
+    background_relay.flush(timeout=5)           # wait until nothing is pending
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import atexit
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 
 from django.db import close_old_connections, connections
 
-logger = logging.getLogger("ucloud.streams")
+logger = logging.getLogger("ucloud.events")
 
 
 class BackgroundRelay:
@@ -30,12 +33,28 @@ class BackgroundRelay:
         self._busy = False
         self._thread: threading.Thread | None = None
         self._pid = 0
+        self._timers: dict[str, tuple[threading.Timer, float]] = {}
 
     def kick(self, alias: str) -> None:
         with self._cond:
             self._ensure_thread()
             self._pending.add(alias)
             self._cond.notify()
+
+    def kick_later(self, alias: str, delay: float) -> None:
+        """``kick(alias)`` after ``delay`` seconds; one timer per alias, the
+        earliest asked for."""
+        fire_at = time.monotonic() + delay
+        with self._cond:
+            current = self._timers.get(alias)
+            if current is not None and current[0].is_alive():
+                if current[1] <= fire_at:
+                    return
+                current[0].cancel()
+            timer = threading.Timer(delay, self.kick, args=(alias,))
+            timer.daemon = True
+            self._timers[alias] = (timer, fire_at)
+            timer.start()
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every kick so far has been relayed; False on timeout."""
@@ -48,6 +67,7 @@ class BackgroundRelay:
         if self._pid != os.getpid():
             # A forked child does not inherit the parent's thread or its work.
             self._pending.clear()
+            self._timers.clear()
             self._busy = False
             if self._pid == 0:
                 atexit.register(self.flush, 5.0)

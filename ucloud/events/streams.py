@@ -1,10 +1,10 @@
 """Event streams: declared in the producer's ``api.py``, produced through the
 outbox in the producer's transaction.
 
-The event exists if and only if the state change committed; the relay moves
-it to every consuming service after commit. The stream belongs to the
-service whose module declares it, and its outbox rows go to that service's
-database alias::
+The event exists if and only if the state change committed; the relay
+appends it to the stream's Redis partition for its key after commit. The
+stream belongs to the service whose module declares it, and its outbox rows
+go to that service's database alias::
 
     files_events = EventStream("files.events", payload=FileEvent, key="file_id")
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import sys
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -26,12 +27,13 @@ from rest_framework import serializers
 
 from ucloud import registry
 from ucloud.databases import alias_for
+from ucloud.events import outbox
 
 _streams: dict[str, EventStream] = {}
 
 
 class InvalidEvent(ValueError):
-    """A produced payload failed its stream's serializer: a producer bug."""
+    """A payload failed its stream's serializer: a producer (or contract) bug."""
 
     def __init__(self, stream: str, errors: Any) -> None:
         self.errors = errors
@@ -40,7 +42,9 @@ class InvalidEvent(ValueError):
 
 @dataclass(frozen=True)
 class Event:
-    """One event as a processor receives it: payload in JSON form."""
+    """One event as a processor receives it: the payload validated by the
+    stream's serializer, in JSON form (fields the serializer does not know
+    are dropped, so producers may add fields before consumers know them)."""
 
     event_id: str
     stream: str
@@ -48,29 +52,21 @@ class Event:
     payload: dict[str, Any]
     produced_at: datetime.datetime | None = None
 
-    def as_message(self) -> dict[str, Any]:
-        return {
-            "event_id": self.event_id,
-            "stream": self.stream,
-            "key": self.key,
-            "payload": self.payload,
-            "produced_at": self.produced_at.isoformat() if self.produced_at else None,
-        }
 
-    @classmethod
-    def from_message(cls, message: Mapping[str, Any]) -> Event:
-        produced = message.get("produced_at")
-        return cls(
-            event_id=str(message["event_id"]),
-            stream=str(message["stream"]),
-            key=str(message["key"]),
-            payload=dict(message["payload"]),
-            produced_at=datetime.datetime.fromisoformat(produced) if produced else None,
-        )
+def partition_of(key: str, partitions: int) -> int:
+    """The partition of a key: stable across processes and Python versions
+    (``hash()`` is salted per process, CRC-32 is not)."""
+    return zlib.crc32(key.encode()) % partitions
 
 
 class EventStream:
-    """A named stream of events with a payload serializer and a key field."""
+    """A named stream of events with a payload serializer and a key field.
+
+    ``ordered`` (default): a consumer group processes the events of one key
+    in the order they were produced, and a failing event holds back the
+    later events of its partition until it succeeds or is dead-lettered.
+    ``ordered=False`` lets the others pass it.
+    """
 
     def __init__(
         self,
@@ -79,6 +75,7 @@ class EventStream:
         payload: type[serializers.Serializer],
         key: str,
         service: str | None = None,
+        ordered: bool = True,
     ) -> None:
         if name in _streams:
             raise ValueError(f"Stream {name!r} is declared twice")
@@ -87,6 +84,8 @@ class EventStream:
         self.name = name
         self.payload = payload
         self.key = key
+        self.ordered = ordered
+        self._round_trip_checked = False
         # The producer: given, or the service of the module declaring the
         # stream, resolved on first use (services register in ready()).
         self._service = service
@@ -113,7 +112,7 @@ class EventStream:
         serializer = self.payload(data=event)
         if not serializer.is_valid():
             raise InvalidEvent(self.name, serializer.errors)
-        # Processors get what would have crossed the wire: JSON types only.
+        # What crosses the wire: JSON types only.
         return dict(serializer.to_representation(serializer.validated_data))
 
     def produce(self, event: Mapping[str, Any], *, using: str | None = None) -> None:
@@ -125,9 +124,23 @@ class EventStream:
         self, events: Iterable[Mapping[str, Any]], *, using: str | None = None
     ) -> None:
         """Validate every event first, then write them all (or none)."""
-        from ucloud import outbox
+        payloads = self.validate_many(list(events))
+        if payloads and not self._round_trip_checked:
+            self._check_round_trip(payloads[0])
+        outbox.write(self.name, self.key, payloads, using=using or self.database())
 
-        outbox.write(self, self.validate_many(list(events)), using=using or self.database())
+    def _check_round_trip(self, payload: dict[str, Any]) -> None:
+        """Consumers validate what they receive with the same serializer: a
+        serializer that refuses its own output (a ``default=""`` without
+        ``allow_blank``, say) would dead-letter every event. Checked on the
+        first event this process produces, where the producer sees it."""
+        serializer = self.payload(data=payload)
+        if not serializer.is_valid():
+            raise InvalidEvent(
+                self.name,
+                f"the payload serializer refuses its own output {payload}: {serializer.errors}",
+            )
+        self._round_trip_checked = True
 
     def validate_many(self, events: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Every payload in JSON form, or ``InvalidEvent`` for the first bad one."""
@@ -144,6 +157,24 @@ class EventStream:
         for event in events:
             self.validate(event)
         raise InvalidEvent(self.name, serializer.errors)
+
+    def received(self, payloads: list[Any]) -> list[dict[str, Any] | InvalidEvent]:
+        """Consumer side: each payload validated, in JSON form, or the
+        ``InvalidEvent`` saying why it is refused."""
+        if not payloads:
+            return []
+        serializer = self.payload(data=payloads, many=True)
+        if serializer.is_valid():
+            represented = cast("list[Mapping[str, Any]]", serializer.data)
+            return [dict(item) for item in represented]
+        # Some failed: tell which, event by event.
+        found: list[dict[str, Any] | InvalidEvent] = []
+        for payload in payloads:
+            try:
+                found.append(self.validate(payload))
+            except InvalidEvent as invalid:
+                found.append(invalid)
+        return found
 
     def __repr__(self) -> str:
         return f"<EventStream {self.name}>"

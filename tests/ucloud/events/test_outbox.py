@@ -12,10 +12,10 @@ from collections.abc import Callable
 import pytest
 from django.db import transaction
 
-from tests.ucloud.eventing import OrderEvent, order, pending, registries_restored, subscribe
-from ucloud import relay
+from tests.ucloud.events.eventing import OrderEvent, order, pending, registries_restored, subscribe
+from ucloud.events import relay
+from ucloud.events.streams import Event, EventStream
 from ucloud.models import OutboxEvent
-from ucloud.streams import Event, EventStream
 
 
 class Boom(Exception):

@@ -9,8 +9,8 @@ from django.db import connection, transaction
 from apps.files.api import files_events
 from apps.notifications.models import Notification
 from tests.conftest import require
+from ucloud.events.outbox import COPY_THRESHOLD
 from ucloud.models import OutboxEvent
-from ucloud.outbox import COPY_THRESHOLD
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

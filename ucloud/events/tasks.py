@@ -1,49 +1,31 @@
-"""Celery tasks of the kit: event delivery, the relay sweep and pruning.
+"""Celery tasks of the kit: the outbox sweep and pruning, on a schedule.
 
-Workers consume ``ucloud.<group>`` queues (one per consuming service),
-``ucloud.relay.<service>`` (the sweep and pruning of that service's
-database, so that in a split deployment each unit's worker sweeps its own
-outbox) and ``ucloud.relay``; ``manage.py ucloud_worker`` starts one with the
-right queues for ``UCLOUD_SERVICES``::
+Events themselves do not travel as Celery messages: they are read from
+Redis Streams by the consumers ``worker`` starts in each worker process.
+Celery keeps the periodic work: each service's sweep and pruning go to its
+own queue ``ucloud.relay.<service>``, so that in a split deployment each
+unit's worker sweeps its own database; ``manage.py ucloud_worker`` consumes
+the right queues for ``UCLOUD_SERVICES``::
 
     celery -A config worker -Q ucloud.relay,ucloud.notifications,ucloud.relay.notifications
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from celery import Celery, shared_task
 
-from ucloud import delivery, relay
 from ucloud.databases import alias_for
+from ucloud.events import relay
+from ucloud.events.processors import processors
+from ucloud.events.streams import streams
 from ucloud.settings import ucloud_settings
 
 RELAY_QUEUE = "ucloud.relay"
 
 
-def _reschedule(
-    processor_id: str, messages: list[dict[str, Any]], attempt: int, delay: float
-) -> None:
-    group = processor_id.split(":", 1)[0]
-    deliver_events.apply_async(
-        args=[group, messages],
-        kwargs={"processor_id": processor_id, "attempt": attempt},
-        queue=relay.queue_of(group),
-        countdown=delay,
-    )
-
-
-# acks_late + reject_on_worker_lost: a worker killed mid-batch leaves the
-# message unacknowledged, so the broker delivers it again; inboxes make
-# the second delivery skip what the first one committed.
-@shared_task(name="ucloud.deliver_events", acks_late=True, reject_on_worker_lost=True)
-def deliver_events(
-    group: str, messages: list[dict[str, Any]], processor_id: str | None = None, attempt: int = 1
-) -> int:
-    return delivery.deliver(
-        group, messages, processor_id=processor_id, attempt=attempt, reschedule=_reschedule
-    )
+def queue_of(service: str) -> str:
+    """The queue of a service's own periodic tasks (e.g. notifications.prune_read)."""
+    return f"ucloud.{service}"
 
 
 def relay_queue_of(service: str) -> str:
@@ -53,9 +35,6 @@ def relay_queue_of(service: str) -> str:
 def services_with_event_tables() -> list[str]:
     """Services that produce or consume events: their databases have an
     outbox to sweep or an inbox to prune."""
-    from ucloud.processors import processors
-    from ucloud.streams import streams
-
     producers = {stream.service for stream in streams().values()}
     consumers = {processor.group for processor in processors().values()}
     return sorted(name for name in producers | consumers if name)
