@@ -22,6 +22,9 @@ class OutboxEvent(models.Model):
     stream = models.CharField(max_length=200)
     key = models.CharField(max_length=200)
     payload = models.JSONField(encoder=DjangoJSONEncoder)
+    # Fingerprint of the payload serializer the producer validated with;
+    # consumers with the same one need not validate the payload again.
+    contract = models.CharField(max_length=32, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     # Set once the event is on its Redis stream (or, in eager mode, handled
     # by every consumer group of the stream); rows are kept for the

@@ -138,13 +138,6 @@ def _parent_of(pid: int) -> int:
     return int(stat.rsplit(")", 1)[1].split()[1])
 
 
-def _command_line(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
 @dataclass
 class Worker:
     """``manage.py ucloud_worker --beat``: main process, pool children and beat."""
@@ -188,14 +181,13 @@ class Worker:
         return group_members(self.process.pid)
 
     def pool_processes(self) -> list[int]:
-        """The prefork pool's processes: children of the main process that
-        run tasks and consume streams (not the embedded beat)."""
+        """The main process's children: the prefork pool and the embedded
+        beat (their command lines are the same; the consumers' announcements
+        in Redis tell the pool processes apart)."""
         return [
             pid
             for pid in self.members()
-            if pid != self.process.pid
-            and _parent_of(pid) == self.process.pid
-            and "beat" not in _command_line(pid).lower()
+            if pid != self.process.pid and _parent_of(pid) == self.process.pid
         ]
 
     def kill_pool_process(self, pid: int) -> None:

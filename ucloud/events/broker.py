@@ -98,24 +98,47 @@ class Outgoing:
     event_id: str
     payload: str  # JSON
     produced_at: str  # ISO 8601
+    # The fingerprint of the payload serializer the producer validated with.
+    contract: str = ""
+
+
+# One script call appends a whole batch: several times cheaper for the
+# client than a pipeline of XADDs (one command to encode, one reply), and
+# the entries of a batch land together. ARGV: retention, then per entry its
+# event id, key, production time, payload and contract fingerprint.
+APPEND = """
+local fields = 5
+for i = 1, #KEYS do
+    local at = (i - 1) * fields + 1
+    redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*',
+        'id', ARGV[at + 1], 'key', ARGV[at + 2], 'at', ARGV[at + 3],
+        'payload', ARGV[at + 4], 'contract', ARGV[at + 5])
+end
+return #KEYS
+"""
+
+_append_scripts: dict[int, Any] = {}
 
 
 def publish(client: redis.Redis, rows: Sequence[Outgoing]) -> None:
-    """``XADD`` each row to its partition, in order, in one round trip."""
+    """Append each row to its partition, in order, in one round trip."""
     if not rows:
         return
     partitions = int(ucloud_settings.STREAM_PARTITIONS)
-    retention = int(ucloud_settings.STREAM_RETENTION)
-    pipe = client.pipeline(transaction=False)
+    keys = []
+    args: list[Any] = [int(ucloud_settings.STREAM_RETENTION)]
     for row in rows:
-        fields = {"id": row.event_id, "key": row.key, "at": row.produced_at, "payload": row.payload}
-        key = stream_key(row.stream, partition_of(row.key, partitions))
-        pipe.xadd(key, cast("dict[Any, Any]", fields), maxlen=retention, approximate=True)
-    pipe.execute()
+        keys.append(stream_key(row.stream, partition_of(row.key, partitions)))
+        args += [row.event_id, row.key, row.produced_at, row.payload, row.contract]
+    script = _append_scripts.get(id(client))
+    if script is None:
+        script = _append_scripts[id(client)] = client.register_script(APPEND)
+    script(keys=keys, args=args)
 
 
 def decode(fields: dict[bytes, bytes]) -> Received:
     produced = fields.get(b"at", b"").decode()
+    contract = fields.get(b"contract", b"").decode()
     raw = fields.get(b"payload", b"null")
     try:
         payload: Any = json.loads(raw)
@@ -127,6 +150,7 @@ def decode(fields: dict[bytes, bytes]) -> Received:
         key=fields.get(b"key", b"").decode(),
         payload=payload,
         produced_at=datetime.datetime.fromisoformat(produced) if produced else None,
+        contract=contract,
     )
 
 

@@ -37,6 +37,9 @@ class Received:
     key: str
     payload: Any
     produced_at: datetime.datetime | None = None
+    # The fingerprint of the serializer the producer validated the payload
+    # with ("" when unknown, e.g. a relay of an older version).
+    contract: str = ""
 
 
 @dataclass
@@ -93,7 +96,9 @@ def _validated(
     stream: EventStream, received: Sequence[Received], procs: list[Processor], outcome: Outcome
 ) -> list[Event]:
     events = []
-    checked = stream.received([item.payload for item in received])
+    checked = stream.received(
+        [item.payload for item in received], contracts=[item.contract for item in received]
+    )
     for item, payload in zip(received, checked, strict=True):
         event = Event(
             event_id=item.event_id,

@@ -34,8 +34,8 @@ from ucloud.settings import ucloud_settings
 # same rows at once would race each other's order.
 _passing = threading.Lock()
 
-_COLUMNS = ("id", "event_id", "stream", "key", "payload", "created_at", "eager_attempts",
-            "eager_retry_at")  # fmt: skip
+_COLUMNS = ("id", "event_id", "stream", "key", "payload", "contract", "created_at",
+            "eager_attempts", "eager_retry_at")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class _Row:
     stream: str
     key: str
     payload: Any
+    contract: str
     produced_at: datetime.datetime | None
     attempts: int
     retry_at: datetime.datetime | None
@@ -77,8 +78,10 @@ def deliver_pending(*, using: str) -> tuple[int, float | None]:
 
 
 def _row(values: tuple[Any, ...]) -> _Row:
-    row_id, event_id, stream, key, payload, created_at, attempts, retry_at = values
-    return _Row(row_id, str(event_id), stream, key, payload, created_at, attempts, retry_at)
+    row_id, event_id, stream, key, payload, contract, created_at, attempts, retry_at = values
+    return _Row(
+        row_id, str(event_id), stream, key, payload, contract, created_at, attempts, retry_at
+    )
 
 
 def _waiting(using: str) -> list[tuple[Any, ...]]:
@@ -107,7 +110,7 @@ def _deliver_to(group: str, stream: str, rows: list[_Row]) -> tuple[list[Failure
     def by_key(event: Event) -> Hashable:
         return event.key
 
-    received = [Received(r.event_id, r.key, r.payload, r.produced_at) for r in rows]
+    received = [Received(r.event_id, r.key, r.payload, r.produced_at, r.contract) for r in rows]
     attempts = {row.event_id: row.attempts for row in rows if row.attempts}
     outcome = deliver(group, stream_named(stream), received, attempts=attempts, hold_key=by_key)
     done = set(outcome.done)

@@ -4,7 +4,7 @@ After the transaction commits, the hook the relay registered (in the kit's
 ``ready()``) runs once for that transaction; the periodic sweep picks up
 whatever a crash or a broker outage left behind::
 
-    outbox.write("files.events", "file_id", [{"type": "file_created", ...}], using="files")
+    outbox.write("files.events", "file_id", contract, [{"type": "file_created"}], using="files")
     outbox.set_after_commit(relay.relay_after_commit)      # done by ucloud's AppConfig
 """
 
@@ -17,17 +17,12 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Field
 from django.utils import timezone
 
+from ucloud.events.copying import copy_rows, worth_copying
 from ucloud.models import OutboxEvent
 
 logger = logging.getLogger("ucloud.events")
-
-# Batches this large go through PostgreSQL's COPY, several times cheaper per
-# row than the multi-row INSERT the ORM builds; smaller ones are not worth
-# the extra statement.
-COPY_THRESHOLD = 100
 
 # What runs after a producing transaction commits, with its alias. The relay
 # registers itself here so that this module never imports it (the relay
@@ -41,37 +36,40 @@ def set_after_commit(hook: Callable[[str], None] | None) -> None:
 
 
 def write(
-    stream: str, key_field: str, payloads: list[dict[str, Any]], *, using: str | None
+    stream: str,
+    key_field: str,
+    contract: str,
+    payloads: list[dict[str, Any]],
+    *,
+    using: str | None,
 ) -> None:
     """Insert one outbox row per payload on ``using``, in its current transaction."""
     if not payloads:
         return
     alias = using or DEFAULT_DB_ALIAS
-    if len(payloads) >= COPY_THRESHOLD and connections[alias].vendor == "postgresql":
-        _copy_rows(alias, stream, key_field, payloads)
+    if worth_copying(alias, len(payloads)):
+        encoder, now = DjangoJSONEncoder(), timezone.now()
+        copy_rows(
+            alias,
+            OutboxEvent,
+            ("event_id", "stream", "key", "payload", "contract", "created_at"),
+            [
+                (uuid.uuid4(), stream, str(p.get(key_field, "")), encoder.encode(p), contract, now)
+                for p in payloads
+            ],
+        )
     else:
         rows = [
-            OutboxEvent(stream=stream, key=str(payload.get(key_field, "")), payload=payload)
+            OutboxEvent(
+                stream=stream,
+                key=str(payload.get(key_field, "")),
+                payload=payload,
+                contract=contract,
+            )
             for payload in payloads
         ]
         OutboxEvent.objects.using(alias).bulk_create(rows)
     _schedule_after_commit(alias)
-
-
-_COPY_FIELDS = ("event_id", "stream", "key", "payload", "created_at")
-
-
-def _copy_rows(alias: str, stream: str, key_field: str, payloads: list[dict[str, Any]]) -> None:
-    """The same rows ``bulk_create`` would write, through ``COPY``."""
-    fields = [OutboxEvent._meta.get_field(name) for name in _COPY_FIELDS]
-    names = ", ".join(f'"{field.column}"' for field in fields if isinstance(field, Field))
-    statement = f'COPY "{OutboxEvent._meta.db_table}" ({names}) FROM STDIN'
-    encoder = DjangoJSONEncoder()
-    now = timezone.now()
-    with connections[alias].cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        for payload in payloads:
-            key = str(payload.get(key_field, ""))
-            copy.write_row((uuid.uuid4(), stream, key, encoder.encode(payload), now))
 
 
 def _schedule_after_commit(alias: str) -> None:

@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from django.db import IntegrityError, InterfaceError, OperationalError, connections, transaction
+from django.utils import timezone
 
 from ucloud import registry
 from ucloud.databases import alias_for
+from ucloud.events.copying import copy_rows, worth_copying
 from ucloud.events.streams import Event, EventStream
 from ucloud.models import InboxEntry
 
@@ -74,6 +76,11 @@ class Processor:
         return {str(value) for value in seen.values_list("event_id", flat=True)}
 
     def _record(self, events: Sequence[Event]) -> None:
+        if worth_copying(self.using, len(events)):
+            now = timezone.now()
+            rows = [(self.id, event.event_id, now) for event in events]
+            copy_rows(self.using, InboxEntry, ("consumer", "event_id", "handled_at"), rows)
+            return
         InboxEntry.objects.using(self.using).bulk_create(
             [InboxEntry(consumer=self.id, event_id=event.event_id) for event in events]
         )

@@ -17,7 +17,7 @@ from pathlib import Path
 from django.conf import settings
 
 from tests.events.probe.models import Applied, Effect
-from tests.events.probe.switches import CURED, EXECUTIONS, HOLD
+from tests.events.probe.switches import CURED, EXECUTIONS, HOLD, sequence_number
 from ucloud.events.streams import Event
 
 # A held event gives up eventually, so that a forgotten gate cannot hang a run.
@@ -75,10 +75,6 @@ def effects_apply(*, processor: str, events: Sequence[Event]) -> None:
 
 class Injected(RuntimeError):
     """A failure the sequenced event asked for."""
-
-
-def sequence_number(key: int, seq: int) -> int:
-    return key * 100_000 + seq
 
 
 def sequence_apply(*, event: Event) -> None:

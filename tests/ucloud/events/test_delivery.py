@@ -8,6 +8,7 @@ import pytest
 from django.conf import settings
 from django.db import OperationalError
 from django.test import override_settings
+from rest_framework import serializers
 
 from tests.ucloud.events.eventing import (
     GROUP,
@@ -292,3 +293,27 @@ def test_retrying_a_dead_letter_of_a_batched_processor_hands_it_a_list(orders, s
     assert delivery.retry_dead_letter(DeadLetter.objects.get()) is True
     assert shop.batches[-1] == [POISON]
     assert shop.handled == [POISON]
+
+
+def test_a_payload_validated_by_a_producer_with_the_same_contract_is_not_validated_again(orders):
+    seen: list[dict] = []
+    subscribe(orders, lambda event: seen.append(event.payload))
+    trusted = {"order_id": 7, "amount": "1.00", "placed_at": "2026-01-02T03:04:05Z", "note": ""}
+    same = Received("9a0e8c9e-1111-4b7a-8a2e-0c1d2e3f4a5b", "7", trusted, contract=orders.contract)
+    other = Received("9a0e8c9e-2222-4b7a-8a2e-0c1d2e3f4a5b", "7", {"order_id": 7}, contract="v0")
+    outcome = deliver(GROUP, orders, [same, other], attempts={})
+    assert set(outcome.done) == {same.event_id, other.event_id}
+    assert seen == [trusted]  # passed as produced
+    # The other contract's payload was validated, and refused.
+    assert DeadLetter.objects.get().error.startswith("InvalidEvent: ")
+
+
+def test_the_contract_fingerprint_follows_the_serializer_fields():
+    class Narrower(OrderEvent):
+        note = serializers.CharField(required=False, default="", max_length=3, allow_blank=True)
+
+    wide = EventStream("test.wide", payload=OrderEvent, key="order_id")
+    narrow = EventStream("test.narrow", payload=Narrower, key="order_id")
+    same = EventStream("test.same", payload=OrderEvent, key="order_id")
+    assert wide.contract == same.contract
+    assert wide.contract != narrow.contract

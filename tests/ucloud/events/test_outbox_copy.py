@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from apps.files.api import files_events
 from apps.notifications.models import Notification
 from tests.conftest import require
-from ucloud.events.outbox import COPY_THRESHOLD
+from ucloud.events.copying import COPY_THRESHOLD
 from ucloud.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
