@@ -29,7 +29,7 @@ def drf(serializer_class: type[serializers.Serializer], payload: Any) -> dict | 
     return dict(found.data) if found.is_valid() else None
 
 
-VALUES = [
+VALUES: list[Any] = [
     None, "", " ", "ab", " ab", "abcdefghi", "a\x00b", "\ud800x", "x", "a", "b", "c",
     0, 1, -1, 100, 101, True, False, 1.0, "1", "true", [], {},
 ]  # fmt: skip
