@@ -1,4 +1,4 @@
-"""The kit's own app config: registers the system checks and Celery tasks."""
+"""The kit's own app config: registers the system checks, Celery tasks and signals."""
 
 from __future__ import annotations
 
@@ -10,4 +10,5 @@ class UcloudConfig(AppConfig):
     verbose_name = "ucloud kit"
 
     def ready(self) -> None:
-        from ucloud import checks, tasks  # noqa: F401  (registration on import)
+        from ucloud import checks, secret_settings, tasks  # noqa: F401  (registration on import)
+        from ucloud.heartbeat import celery  # noqa: F401  (connects the worker heartbeat)
