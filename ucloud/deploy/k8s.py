@@ -17,8 +17,9 @@ Deployments for its Celery worker and beat. Every pod
   ``/status/live`` (the process only, so a database outage restarts
   nothing); worker and beat liveness on their heartbeat file.
 
-The Ingress serves the topology's ``[gateway] hosts`` with TLS from the
-Secret ``tls_secret`` and limits login attempts per client address::
+The Ingress (``ucloud.deploy.k8s_ingress``) serves the topology's
+``[gateway] hosts`` with TLS from the Secret ``tls_secret`` and limits login
+attempts per client address::
 
     files = k8s_files(topology, image="registry.example.com/ucloud-kit:1.0")
     # psql ... -f database-roles.sql; sh create-secrets.sh; kubectl apply -f ucloud.yaml
@@ -34,6 +35,7 @@ from __future__ import annotations
 from typing import Any
 
 from ucloud.deploy.files import dump_yaml
+from ucloud.deploy.k8s_ingress import ingress_documents
 from ucloud.deploy.k8s_secrets import (
     SCRIPT_BASE,
     create_secrets_script,
@@ -56,7 +58,6 @@ from ucloud.deploy.topology import (
 RUN_AS = 10001
 # Secret files readable by the pod's group (fsGroup) only.
 KEY_FILE_MODE = 0o440
-_REWRITE = "nginx.ingress.kubernetes.io/rewrite-target"
 _POD_SECURITY = {
     "runAsNonRoot": True,
     "runAsUser": RUN_AS,
@@ -136,8 +137,7 @@ def k8s_documents(
     ]
     for unit in topology.units:
         documents += _unit_documents(unit, environments[unit.name], image, meta)
-    documents.append(_ingress(topology, meta, ingress_class))
-    documents += _rewrite_ingresses(topology, meta, ingress_class)
+    documents += ingress_documents(topology, namespace=namespace, ingress_class=ingress_class)
     return documents
 
 
@@ -318,104 +318,3 @@ def _service(unit: Unit, meta: _Meta) -> dict[str, Any]:
             "ports": [{"name": "http", "port": CONTAINER_PORT, "targetPort": "http"}],
         },
     }
-
-
-def _path(path: str, path_type: str, unit: Unit) -> dict[str, Any]:
-    backend = {"service": {"name": unit.name, "port": {"number": CONTAINER_PORT}}}
-    return {"path": path, "pathType": path_type, "backend": backend}
-
-
-def _ingress_document(
-    topology: Topology,
-    name: str,
-    paths: list[dict[str, Any]],
-    meta: _Meta,
-    ingress_class: str,
-    annotations: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    metadata = meta.of(name, {"app.kubernetes.io/part-of": "ucloud"})
-    if annotations:
-        metadata["annotations"] = annotations
-    rules = [{"host": host, "http": {"paths": paths}} for host in topology.hosts]
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": metadata,
-        "spec": {
-            "ingressClassName": ingress_class,
-            "tls": [{"hosts": list(topology.hosts), "secretName": topology.tls_secret}],
-            "rules": rules,
-        },
-    }
-
-
-def _rewrite(target: str) -> dict[str, str]:
-    return {_REWRITE: target, "nginx.ingress.kubernetes.io/use-regex": "true"}
-
-
-def _ingress(topology: Topology, meta: _Meta, ingress_class: str) -> dict[str, Any]:
-    """The gateway's routes that need no rewrite; Prefix /api/files matches /api/files too."""
-    admin = topology.admin_unit
-    paths = [
-        _path(f"/api/{namespace}", "Prefix", unit)
-        for unit in topology.units
-        for namespace in topology.namespaces_of(unit)
-    ]
-    paths += [
-        _path("/status", "Exact", admin),
-        _path("/admin", "Prefix", admin),
-        _path("/static", "Prefix", admin),
-        _path("/", "Prefix", admin),
-    ]
-    return _ingress_document(topology, "ucloud", paths, meta, ingress_class)
-
-
-def login_limit(topology: Topology) -> dict[str, str]:
-    """ingress-nginx's per-address limit for ``[gateway] login_rate`` and ``login_burst``."""
-    count, _, per = topology.login_rate.partition("r/")
-    key = "limit-rpm" if per == "m" else "limit-rps"
-    multiplier = max(1, round(topology.login_burst / int(count)))
-    return {
-        f"nginx.ingress.kubernetes.io/{key}": count,
-        "nginx.ingress.kubernetes.io/limit-burst-multiplier": str(multiplier),
-    }
-
-
-def _rewrite_ingresses(topology: Topology, meta: _Meta, ingress_class: str) -> list[dict[str, Any]]:
-    """``/status/<unit>`` -> that unit's ``/status``; ``/auth/x`` -> ``/api/<auth>/x``;
-    login (both paths) limited per client address."""
-    documents = [
-        _ingress_document(
-            topology,
-            f"ucloud-status-{unit.name}",
-            [_path(f"/status/{unit.name}", "ImplementationSpecific", unit)],
-            meta,
-            ingress_class,
-            _rewrite("/status"),
-        )
-        for unit in topology.units
-    ]
-    auth = topology.auth_unit()
-    if auth is not None:
-        api = f"/api/{topology.auth_service}"
-        documents.append(
-            _ingress_document(
-                topology,
-                "ucloud-auth",
-                [_path("/auth/(.*)", "ImplementationSpecific", auth)],
-                meta,
-                ingress_class,
-                _rewrite(f"{api}/$1"),
-            )
-        )
-        documents.append(
-            _ingress_document(
-                topology,
-                "ucloud-login",
-                [_path(f"/(auth|{api[1:]})/login", "ImplementationSpecific", auth)],
-                meta,
-                ingress_class,
-                {**_rewrite(f"{api}/login"), **login_limit(topology)},
-            )
-        )
-    return documents
