@@ -15,6 +15,7 @@ from pathlib import Path
 import environ
 
 from ucloud.databases import database_settings
+from ucloud.secret_settings import DEVELOPMENT_SECRET_KEY
 from ucloud.topology import parse_service_urls, parse_services
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -23,9 +24,11 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-# The default key is only good for development; set DJANGO_SECRET_KEY (or
-# UCLOUD_SIGNING_KEY) to the same value in every process of a deployment.
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-0123456789abcdef")
+# Set DJANGO_SECRET_KEY (and UCLOUD_SIGNING_KEY, if used) to the same value in
+# every process of a deployment; `make run` writes a random one to .env. The
+# fallback is good with DJANGO_DEBUG on only: with DEBUG off no process starts
+# on it (system check ucloud.E010, see ucloud/secret_settings.py).
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 
 # The services of this project; each gets a database alias named after its

@@ -18,6 +18,7 @@ take explicit inputs instead, which is how the tests provoke each error::
 | E007 | calls sharing a path are implemented by different controllers |
 | E008 | a service's code names another service's database alias |
 | E009 | a model relation points at a non-service app kept in another database |
+| E010 | DEBUG is off and a secret key is weak (``ucloud.secret_settings``) |
 """
 
 from __future__ import annotations

@@ -1,6 +1,11 @@
-"""``GET /status``: the services served here and the dependencies they use.
+"""``GET /status``: the services served here and the dependencies they use;
+``GET /status/live``: the process answers, nothing else is asked.
 
-200 when every dependency answers, 503 when one does not. ``database`` is
+``/status`` is readiness (route traffic here?), ``/status/live`` liveness
+(restart me?): a database outage makes every unit unready, and restarting
+them would not bring the database back.
+
+``/status``: 200 when every dependency answers, 503 when one does not. ``database`` is
 OK when the alias of every served service answers; when the served services
 use more than one alias, ``aliases`` details each of them. ``events`` (with
 an events Redis) reports the Redis of the streams and, per consumer group
@@ -21,7 +26,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from ucloud import registry, topology
 from ucloud.databases import aliases_for
@@ -123,3 +128,9 @@ def status(request: HttpRequest) -> JsonResponse:
         "dependencies": dependencies,
     }
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@require_safe
+def live(request: HttpRequest) -> JsonResponse:
+    """200 as long as the process serves requests; touches no dependency."""
+    return JsonResponse({"status": "alive"})

@@ -190,3 +190,15 @@ def test_status_of_a_unit_serving_only_files_checks_only_files_database(tmp_path
             "dependencies": {"database": {"ok": True}},
         },
     }
+
+
+@pytest.mark.django_db
+def test_live_answers_while_a_dependency_is_down_and_asks_none(client, django_assert_num_queries):
+    with ucloud(REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0"):
+        assert client.get("/status").status_code == 503
+        with django_assert_num_queries(0):
+            live = client.get("/status/live")
+            head = client.head("/status/live")
+
+    assert (live.status_code, live.json()) == (200, {"status": "alive"})
+    assert head.status_code == 200

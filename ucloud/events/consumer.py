@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import redis
 from django.db import close_old_connections
 
+from ucloud import heartbeat
 from ucloud.events import broker
 from ucloud.events.broker import Entry
 from ucloud.events.delivery import Outcome, backoff, deliver
@@ -122,6 +123,8 @@ class GroupConsumer:
                 self.leases.release_all()
 
     def _step_or_recover(self) -> None:
+        # A live loop is what the worker's liveness probe wants to see.
+        heartbeat.beat()
         try:
             self.step()
         except redis.RedisError as exc:
