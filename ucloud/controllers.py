@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
-from ucloud.authentication import BearerTokenAuthentication
+from ucloud.authentication import BearerTokenAuthentication, client_address
 from ucloud.bindings import RequestSource
 from ucloud.calls import CallDescription
 from ucloud.errors import exception_handler
@@ -134,5 +134,6 @@ class Controller(ViewSet):
             handler=self.handler(call),
             job_id=headers.get("Job-Id") or new_job_id(),
             caused_by=headers.get("Caused-By"),
+            client_address=client_address(request),
         )
         return Response(result, status=call.http.success_status)
