@@ -17,7 +17,6 @@ from types import MethodType
 from typing import Any, ClassVar, TypeVar
 
 from rest_framework.exceptions import MethodNotAllowed
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +26,7 @@ from ucloud.authentication import BearerTokenAuthentication, client_address
 from ucloud.bindings import RequestSource
 from ucloud.calls import CallDescription
 from ucloud.errors import exception_handler
+from ucloud.parsers import JSONParser
 from ucloud.pipeline import Handler, execute, new_job_id
 from ucloud.principal import GUEST, Principal
 from ucloud.schema import CallSchema

@@ -16,10 +16,12 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
 
 from ucloud import registry, topology
 from ucloud.databases import aliases_for
+from ucloud.errors import error_response
+from ucloud.exceptions import MethodNotAllowed
 from ucloud.service import DATABASE, REDIS
 from ucloud.settings import ucloud_settings
 
@@ -80,8 +82,12 @@ def dependencies_in_use() -> set[str]:
     return features
 
 
-@require_GET
+@csrf_exempt  # it changes nothing; other methods get the kit's 405, not a CSRF page
 def status(request: HttpRequest) -> JsonResponse:
+    if request.method not in ("GET", "HEAD"):
+        response = error_response(MethodNotAllowed(f"{request.method} /status: use GET or HEAD"))
+        response["Allow"] = "GET, HEAD"
+        return response
     used = dependencies_in_use()
     dependencies: dict[str, dict[str, Any]] = {}
     if DATABASE in used:

@@ -43,6 +43,8 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_THROTTLE_WINDOW": 600,
     # Proxies (addresses or networks) whose X-Forwarded-For names the client.
     "TRUSTED_PROXIES": (),
+    # Request bodies nesting arrays or objects deeper than this are a 400.
+    "MAX_JSON_DEPTH": 64,
     # Seconds; a connect failure maps to 502, a timeout to 504.
     "HTTP_CONNECT_TIMEOUT": 5.0,
     "HTTP_READ_TIMEOUT": 30.0,
