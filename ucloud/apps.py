@@ -11,3 +11,4 @@ class UcloudConfig(AppConfig):
 
     def ready(self) -> None:
         from ucloud import checks, tasks  # noqa: F401  (registration on import)
+        from ucloud.locks import checks as lock_checks  # noqa: F401
