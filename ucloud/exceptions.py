@@ -15,6 +15,7 @@ A subclass that declares its own ``default_code`` is found by that code::
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -92,13 +93,21 @@ def rebuild(status: int, body: dict[str, Any], *, retry_after: int | None = None
     return error
 
 
+def as_json(data: Any) -> Any:
+    """``data`` as it reads after a trip through JSON: string keys, plain strings."""
+    return json.loads(json.dumps(data, default=str))
+
+
 def normalized(error: RPCException) -> RPCException:
-    """``error`` as the class the other side of a wire would raise for it.
+    """``error`` as the class and data the other side of a wire would see.
 
     Only status, code, why, field errors (and Retry-After) cross a wire, so
-    an in-process call raises the class an HTTP caller would rebuild: a
-    subclass without a code of its own becomes its status's class.
+    an in-process call raises what an HTTP caller would rebuild: a subclass
+    without a code of its own becomes its status's class, and field errors
+    read as JSON (``{"ids": {"0": [...]}}``, not DRF's ``ErrorDetail`` keyed by int).
     """
+    if error.errors is not None:
+        error.errors = as_json(error.errors)
     cls = exception_class(error.status, error.error_code)
     if type(error) is cls:
         return error
