@@ -22,6 +22,7 @@ Without it, every process shares one HMAC key (``SIGNING_KEY`` or
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Collection
@@ -270,18 +271,22 @@ class _VerifiedTokens:
     def __init__(self, size: int = 4096) -> None:
         self.size = size
         self._entries: dict[str, tuple[Principal, float]] = {}
+        # For changes only: evicting iterates, which another change would break.
+        self._lock = threading.Lock()
 
     def principal(self, token: str) -> Principal:
         entry = self._entries.get(token)
         if entry is None:
             entry = _verify(token)
-            if len(self._entries) >= self.size:
-                # Drop the oldest entry (dicts keep insertion order).
-                self._entries.pop(next(iter(self._entries)), None)
-            self._entries[token] = entry
+            with self._lock:
+                if len(self._entries) >= self.size:
+                    # Drop the oldest entry (dicts keep insertion order).
+                    self._entries.pop(next(iter(self._entries)), None)
+                self._entries[token] = entry
         principal, expires = entry
         if expires <= time.time():
-            self._entries.pop(token, None)
+            with self._lock:
+                self._entries.pop(token, None)
             raise Unauthorized("Token has expired", error_code="token_expired")
         return principal
 

@@ -30,7 +30,7 @@ from ucloud.bindings import http_retrieve
 from ucloud.calls import CallDescriptionContainer, Empty, call
 from ucloud.client import RPCClient
 from ucloud.controllers import Controller, implement
-from ucloud.credentials import service_principal, service_token
+from ucloud.credentials import bearer_token, service_principal, service_token
 from ucloud.exceptions import RPCException, Unauthorized
 from ucloud.principal import Principal
 from ucloud.roles import Role, Roles
@@ -508,5 +508,22 @@ def test_over_http_a_user_token_on_a_service_call_is_403(live_server, key_mode, 
         assert FileDescriptions.browse.call({}, alice) == {"items": [], "next": None}
 
 
-def test_service_principal_carries_no_token_until_it_calls_over_http():
+def test_service_principal_carries_no_token_of_its_own():
     assert service_principal("files").token is None
+
+
+def test_a_unit_forwards_its_caller_with_its_own_key_only(key_dir, tmp_path):
+    """notifications, holding only its own private key, passes files on to accounts."""
+    with ucloud_with(KEYS_DIR=str(key_dir), SERVICES=["files"]):
+        from_files = mint_service_token("files", audience="notifications")
+    for name in SERVICES:
+        shutil.copy(key_dir / f"{name}.pub", tmp_path)
+    shutil.copy(key_dir / "notifications.pem", tmp_path)
+    with ucloud_with(KEYS_DIR=str(tmp_path), SERVICES=["notifications"]):
+        received = decode_access_token(from_files)
+        forwarded = bearer_token(received, "accounts", forwarded_by="notifications")
+        assert forwarded is not None
+        assert jwt.get_unverified_header(forwarded)["kid"] == "notifications"
+    with ucloud_with(KEYS_DIR=str(key_dir), SERVICES=["accounts"]):
+        seen = decode_access_token(forwarded)
+    assert (seen.service, seen.via) == ("files", ("notifications",))
