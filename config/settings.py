@@ -142,6 +142,8 @@ UCLOUD = {
     "GATEWAY_URL": env.str("UCLOUD_GATEWAY_URL", default="") or None,
     "FORCE_HTTP": env.bool("UCLOUD_FORCE_HTTP", default=False),
     "SIGNING_KEY": env.str("UCLOUD_SIGNING_KEY", default="") or None,
+    # Proxies whose X-Forwarded-For names the client (the nginx gateway).
+    "TRUSTED_PROXIES": env.list("UCLOUD_TRUSTED_PROXIES", default=[]),
     # Per-service key pairs (manage.py ucloud_keys); unset: HMAC with SIGNING_KEY.
     "KEYS_DIR": env.str("UCLOUD_KEYS_DIR", default="") or None,
     "HTTP_CONNECT_TIMEOUT": env.float("UCLOUD_HTTP_CONNECT_TIMEOUT", default=5.0),

@@ -15,6 +15,7 @@ class UcloudConfig(AppConfig):
         from ucloud import checks, secret_settings  # noqa: F401  (registration on import)
         from ucloud.events import outbox, relay, tasks, worker  # noqa: F401
         from ucloud.heartbeat import celery  # noqa: F401  (connects the worker heartbeat)
+        from ucloud.locks import checks as lock_checks  # noqa: F401
 
         outbox.set_after_commit(relay.relay_after_commit)
         worker.connect_signals()

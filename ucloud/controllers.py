@@ -17,16 +17,16 @@ from types import MethodType
 from typing import Any, ClassVar, TypeVar
 
 from rest_framework.exceptions import MethodNotAllowed
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
-from ucloud.authentication import BearerTokenAuthentication
+from ucloud.authentication import BearerTokenAuthentication, client_address
 from ucloud.bindings import RequestSource
 from ucloud.calls import CallDescription
 from ucloud.errors import exception_handler
+from ucloud.parsers import JSONParser
 from ucloud.pipeline import Handler, execute, new_job_id
 from ucloud.principal import GUEST, Principal
 from ucloud.schema import CallSchema
@@ -134,5 +134,6 @@ class Controller(ViewSet):
             handler=self.handler(call),
             job_id=headers.get("Job-Id") or new_job_id(),
             caused_by=headers.get("Caused-By"),
+            client_address=client_address(request),
         )
         return Response(result, status=call.http.success_status)

@@ -14,6 +14,9 @@ import uuid
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
+# The fence table of distributed locks lives with the locks; the app is this one.
+from ucloud.locks.models import LockFence  # noqa: F401
+
 
 class OutboxEvent(models.Model):
     """An event produced in the same transaction as the state change it tells of."""

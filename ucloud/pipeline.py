@@ -10,31 +10,18 @@ behaves the same whichever transport delivered it::
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.http import Http404
-from rest_framework.exceptions import ValidationError
-
 from ucloud import audit
 from ucloud.calls import CallDescription
 from ucloud.context import CallContext
-from ucloud.exceptions import (
-    BadRequest,
-    Forbidden,
-    InternalServerError,
-    NotFound,
-    RPCException,
-    Unauthorized,
-)
+from ucloud.errors import as_rpc_exception, invalid_request
+from ucloud.exceptions import Forbidden, Unauthorized
 from ucloud.principal import Principal
 from ucloud.roles import Role
-
-logger = logging.getLogger("ucloud.rpc")
 
 Handler = Callable[[CallContext], Any]
 
@@ -72,23 +59,8 @@ def _check_caller(call: CallDescription, principal: Principal) -> None:
 def validate(call: CallDescription, data: Any) -> Any:
     serializer = call.request(data={} if data is None else data)
     if not serializer.is_valid():
-        raise BadRequest("Invalid request", error_code="invalid_request", errors=serializer.errors)
+        raise invalid_request(serializer.errors)
     return serializer.validated_data
-
-
-def _as_rpc_exception(exc: Exception, call: CallDescription) -> RPCException:
-    if isinstance(exc, RPCException):
-        return exc
-    if isinstance(exc, ValidationError):
-        return BadRequest("Invalid request", error_code="invalid_request", errors=exc.detail)
-    if isinstance(exc, (Http404, ObjectDoesNotExist)):
-        return NotFound()
-    if isinstance(exc, PermissionDenied):
-        return Forbidden()
-    # Unknown failures are logged here with their traceback and cross the
-    # boundary without internals.
-    logger.exception("Unhandled error in %s", call.full_name)
-    return InternalServerError()
 
 
 def execute(
@@ -99,6 +71,7 @@ def execute(
     handler: Handler,
     job_id: str,
     caused_by: str | None = None,
+    client_address: str | None = None,
 ) -> Any:
     """Run ``call`` for ``principal``; return response data or raise ``RPCException``."""
     started = time.perf_counter()
@@ -106,10 +79,10 @@ def execute(
     try:
         authorize(call, principal)
         request = validate(call, data)
-        ctx = CallContext(call, request, principal, job_id, caused_by)
+        ctx = CallContext(call, request, principal, job_id, caused_by, client_address)
         return call.response(handler(ctx)).data
     except Exception as exc:
-        error = _as_rpc_exception(exc, call)
+        error = as_rpc_exception(exc, where=f"in {call.full_name}")
         status = error.status
         if error is exc:
             raise

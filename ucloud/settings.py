@@ -36,6 +36,15 @@ DEFAULTS: dict[str, Any] = {
     "ACCESS_TOKEN_LIFETIME": 600,
     "REFRESH_TOKEN_LIFETIME": 60 * 60 * 24 * 14,
     "SERVICE_TOKEN_LIFETIME": 600,
+    # Failed logins allowed per username and per client address within the
+    # window (seconds) before accounts.login answers 429.
+    "LOGIN_FAILURES_PER_USERNAME": 10,
+    "LOGIN_FAILURES_PER_ADDRESS": 50,
+    "LOGIN_THROTTLE_WINDOW": 600,
+    # Proxies (addresses or networks) whose X-Forwarded-For names the client.
+    "TRUSTED_PROXIES": (),
+    # Request bodies nesting arrays or objects deeper than this are a 400.
+    "MAX_JSON_DEPTH": 64,
     # Seconds; a connect failure maps to 502, a timeout to 504.
     "HTTP_CONNECT_TIMEOUT": 5.0,
     "HTTP_READ_TIMEOUT": 30.0,
@@ -128,13 +137,11 @@ ucloud_settings = UcloudSettings()
 def _reload(*, setting: str, **kwargs: Any) -> None:
     if setting in ("UCLOUD", "SECRET_KEY"):
         ucloud_settings.reload()
-        # Caches derived from settings (transports, HTTP client) follow.
-        from ucloud import keys, tokens, topology
+        # Caches derived from settings (transports, HTTP client) follow;
+        # keys and tokens subscribe to setting_changed themselves.
+        from ucloud import topology
 
         topology.reset()
-        keys.reset()
-        # Cached SERVICE tokens were signed with the old key or lifetime.
-        tokens.service_tokens.clear()
 
 
 setting_changed.connect(_reload)

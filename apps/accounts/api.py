@@ -1,4 +1,4 @@
-"""The accounts contract: login, token refresh, whoami and user management.
+"""The accounts contract: login, tokens, logout, whoami and user management.
 
 Other services import only this module::
 
@@ -31,8 +31,9 @@ class RefreshRequest(serializers.Serializer):
     refresh_token = serializers.CharField()
 
 
-class AccessToken(serializers.Serializer):
-    access_token = serializers.CharField()
+class ChangePasswordRequest(serializers.Serializer):
+    old_password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    new_password = serializers.CharField(max_length=4096, trim_whitespace=False)
 
 
 class UserInfo(serializers.Serializer):
@@ -61,15 +62,40 @@ class AccountDescriptions(CallDescriptionContainer):
         http=http_update("login"),
         audit=True,
         summary="Log in with a username and password",
-        description="Returns an access token and a refresh token; 401 on bad credentials.",
+        description=(
+            "Returns an access token and a refresh token; 401 on bad credentials, 429 "
+            "(with Retry-After) after too many failures for the username or the client address."
+        ),
     )
     refresh = call(
         request=RefreshRequest,
-        response=AccessToken,
+        response=TokenPair,
         roles=Roles.PUBLIC,
-        access=Access.READ,
+        access=Access.READ_WRITE,
         http=http_update("refresh"),
-        summary="Exchange a refresh token for a new access token",
+        summary="Exchange a refresh token for a new access token and refresh token",
+        description=(
+            "The refresh token is used up. 401 `token_revoked` for a revoked one, "
+            "`token_reused` for one used before (its whole family is revoked then)."
+        ),
+    )
+    logout = call(
+        request=RefreshRequest,
+        response=Empty,
+        roles=Roles.PUBLIC,
+        access=Access.READ_WRITE,
+        http=http_update("logout"),
+        audit=True,
+        summary="Revoke a refresh token and every token rotated from the same login",
+    )
+    change_password = call(
+        request=ChangePasswordRequest,
+        response=Empty,
+        roles=Roles.END_USER,
+        access=Access.READ_WRITE,
+        http=http_update("password"),
+        audit=True,
+        summary="Change the caller's password; revokes all of the caller's refresh tokens",
     )
     whoami = call(
         request=Empty,
@@ -88,6 +114,15 @@ class AccountDescriptions(CallDescriptionContainer):
         audit=True,
         summary="Create a user (ADMIN only)",
         description="409 when the username is taken.",
+    )
+    deactivate_user = call(
+        request=RetrieveUserRequest,
+        response=UserInfo,
+        roles=Roles.ADMIN,
+        access=Access.READ_WRITE,
+        http=http_update("users/deactivate"),
+        audit=True,
+        summary="Deactivate a user (ADMIN only); revokes all of the user's refresh tokens",
     )
     retrieve_user = call(
         request=RetrieveUserRequest,

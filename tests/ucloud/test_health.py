@@ -123,11 +123,12 @@ def test_status_is_503_when_the_database_cannot_be_reached():
     }
 
 
-def test_status_only_answers_get(client):
+def test_status_only_answers_get_and_head(client):
     response = client.post("/status")
 
     assert response.status_code == 405
-    assert response["Allow"] == "GET"
+    assert response["Allow"] == "GET, HEAD"
+    assert response.json()["error_code"] == "method_not_allowed"
 
 
 # ---------------------------------------------------------------- one database per service

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ucloud', '0001_initial'),
+        ('ucloud', '0002_lock_fences'),
     ]
 
     operations = [
