@@ -4,6 +4,9 @@ declared inside a test, removed from the kit's registries afterwards)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -333,6 +336,27 @@ def test_the_served_services_check_reads_the_ucloud_setting():
     assert [error.msg for error in found] == [
         "UCLOUD['SERVICES'] names shop and billing, which are not installed services."
     ]
+
+
+def test_manage_py_check_reports_an_unknown_served_service_as_e005_not_a_traceback():
+    env = {
+        **os.environ,
+        "UCLOUD_SERVICES": "files,billing",
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 1
+    assert "(ucloud.E005) UCLOUD['SERVICES'] names billing" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize("wanted", [["files"], ["accounts", "files"], "all", ""])
