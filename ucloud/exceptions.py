@@ -1,14 +1,16 @@
 """Errors that cross service boundaries as data: ``{"why", "error_code"}``.
 
 Services raise the subclasses; callers catch ``RPCException`` whatever the
-transport was::
+transport was; a call declares the ones it may answer with ``declare``::
 
     raise NotFound("No such file")
     except RPCException as e: e.status, e.why, e.error_code
+    retrieve = call(..., errors=(NotFound.declare("unknown_file", "No such file"),))
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -42,6 +44,23 @@ class RPCException(Exception):
 
     def __repr__(self) -> str:
         return f"RPCException({self.why!r}, {self.status}, {self.error_code!r})"
+
+    @classmethod
+    def declare(cls, error_code: str | None = None, description: str = "") -> DeclaredError:
+        """This error as a call declares it: its status, a code and what it means."""
+        return DeclaredError(
+            cls.status_code, error_code or cls.default_code, description or cls.default_why, cls
+        )
+
+
+@dataclass(frozen=True)
+class DeclaredError:
+    """An error a call says it may answer (``call(..., errors=(...))``)."""
+
+    status: int
+    error_code: str
+    description: str
+    exception: type[RPCException] = field(default=RPCException, compare=False)
 
 
 class BadRequest(RPCException):

@@ -21,8 +21,10 @@ from django.http import Http404
 from rest_framework.exceptions import ValidationError
 
 from ucloud import audit
+from ucloud.bindings import RequestSource
 from ucloud.calls import CallDescription
 from ucloud.context import CallContext
+from ucloud.declared_errors import warn_if_undeclared
 from ucloud.exceptions import (
     BadRequest,
     Forbidden,
@@ -32,6 +34,7 @@ from ucloud.exceptions import (
     Unauthorized,
 )
 from ucloud.principal import Principal
+from ucloud.request_data import body_errors
 from ucloud.roles import Role
 
 logger = logging.getLogger("ucloud.rpc")
@@ -70,10 +73,16 @@ def _check_caller(call: CallDescription, principal: Principal) -> None:
 
 
 def validate(call: CallDescription, data: Any) -> Any:
+    """The validated request; a body with fields the request does not
+    declare, or values of another JSON type, is refused too
+    (``ucloud.request_data``)."""
     serializer = call.request(data={} if data is None else data)
-    if not serializer.is_valid():
-        raise BadRequest("Invalid request", error_code="invalid_request", errors=serializer.errors)
-    return serializer.validated_data
+    valid = serializer.is_valid()
+    strict = body_errors(call.request, data) if call.http.source is RequestSource.BODY else {}
+    if valid and not strict:
+        return serializer.validated_data
+    errors = {**({} if valid else serializer.errors), **strict}
+    raise BadRequest("Invalid request", error_code="invalid_request", errors=errors)
 
 
 def _as_rpc_exception(exc: Exception, call: CallDescription) -> RPCException:
@@ -111,6 +120,7 @@ def execute(
     except Exception as exc:
         error = _as_rpc_exception(exc, call)
         status = error.status
+        warn_if_undeclared(call, error)
         if error is exc:
             raise
         raise error from exc

@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from ucloud.bindings import HttpBinding, RequestSource, http_create, http_retrieve, http_update
 from ucloud.calls import CallDescriptionContainer, Empty, call
+from ucloud.exceptions import Conflict, NotFound, Unauthorized
 from ucloud.roles import Access, Roles
 
 ROLES = ("USER", "ADMIN")
@@ -40,9 +41,16 @@ class UserInfo(serializers.Serializer):
     role = serializers.CharField()
 
 
+# What the password validators of the project (AUTH_PASSWORD_VALIDATORS) ask
+# for, stated in the contract so that callers and the OpenAPI document know.
+MIN_PASSWORD_LENGTH = 8
+
+
 class CreateUserRequest(serializers.Serializer):
     username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    password = serializers.CharField(
+        min_length=MIN_PASSWORD_LENGTH, max_length=4096, trim_whitespace=False
+    )
     role = serializers.ChoiceField(choices=ROLES, default="USER")
 
 
@@ -61,7 +69,12 @@ class AccountDescriptions(CallDescriptionContainer):
         http=http_update("login"),
         audit=True,
         summary="Log in with a username and password",
-        description="Returns an access token and a refresh token; 401 on bad credentials.",
+        description="Returns an access token and a refresh token.",
+        errors=(
+            Unauthorized.declare(
+                "bad_credentials", "Unknown username, wrong password or an inactive user."
+            ),
+        ),
     )
     refresh = call(
         request=RefreshRequest,
@@ -70,6 +83,14 @@ class AccountDescriptions(CallDescriptionContainer):
         access=Access.READ,
         http=http_update("refresh"),
         summary="Exchange a refresh token for a new access token",
+        errors=(
+            Unauthorized.declare(
+                "invalid_token",
+                "The refresh token is malformed or not signed by us, or its user no longer exists.",
+            ),
+            Unauthorized.declare("token_expired", "The refresh token has expired."),
+            Unauthorized.declare("wrong_audience", "The token is not a refresh token."),
+        ),
     )
     whoami = call(
         request=Empty,
@@ -87,7 +108,7 @@ class AccountDescriptions(CallDescriptionContainer):
         http=http_create("users"),
         audit=True,
         summary="Create a user (ADMIN only)",
-        description="409 when the username is taken.",
+        errors=(Conflict.declare("user_exists", "A user with that username exists."),),
     )
     retrieve_user = call(
         request=RetrieveUserRequest,
@@ -98,4 +119,5 @@ class AccountDescriptions(CallDescriptionContainer):
         access=Access.READ,
         http=http_retrieve("users/retrieve"),
         summary="Look up a user by username (ADMIN and the files service)",
+        errors=(NotFound.declare("unknown_user", "No active user with that username."),),
     )
