@@ -19,6 +19,8 @@ the tests provoke each error::
 | E007 | calls | calls sharing a path are implemented by different controllers |
 | E008 | databases | a service's code names another service's database alias |
 | E009 | databases | a model relation points at a non-service app kept in another database |
+| E010 | contracts | the code breaks a contract of ``contracts.lock`` (``check --deploy``) |
+| W010 | contracts | there is no readable ``contracts.lock`` (``check --deploy``) |
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ucloud.checks.calls import (
     check_route_controllers,
     check_unimplemented_calls,
 )
+from ucloud.checks.contracts import check_contracts_lock
 from ucloud.checks.databases import check_cross_database_relations, check_service_databases
 from ucloud.checks.imports import ServiceSource, check_service_imports
 from ucloud.checks.models import check_cross_service_relations
@@ -36,6 +39,7 @@ from ucloud.checks.topology import check_served_services
 
 __all__ = [
     "ServiceSource",
+    "check_contracts_lock",
     "check_cross_database_relations",
     "check_cross_service_relations",
     "check_duplicate_implementations",
