@@ -36,6 +36,7 @@ from ucloud.exceptions import (
 from ucloud.principal import Principal
 from ucloud.request_data import body_errors
 from ucloud.roles import Role
+from ucloud.transaction_guard import CallInProgress
 
 logger = logging.getLogger("ucloud.rpc")
 
@@ -112,11 +113,15 @@ def execute(
     """Run ``call`` for ``principal``; return response data or raise ``RPCException``."""
     started = time.perf_counter()
     status = call.http.success_status
+    # Warns (outside the error mapping) of a call joining another service's transaction.
+    in_progress = CallInProgress(call)
     try:
         authorize(call, principal)
         request = validate(call, data)
         ctx = CallContext(call, request, principal, job_id, caused_by)
-        return call.response(handler(ctx)).data
+        with in_progress:
+            result = handler(ctx)
+        return call.response(result).data
     except Exception as exc:
         error = _as_rpc_exception(exc, call)
         status = error.status
