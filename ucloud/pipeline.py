@@ -79,7 +79,7 @@ def validate(call: CallDescription, data: Any) -> Any:
     (``ucloud.request_data``)."""
     serializer = call.request(data={} if data is None else data)
     valid = serializer.is_valid()
-    strict = body_errors(call.request, data) if call.http.source is RequestSource.BODY else {}
+    strict = body_errors(serializer, data) if call.http.source is RequestSource.BODY else {}
     if valid and not strict:
         return serializer.validated_data
     errors = {**({} if valid else serializer.errors), **strict}

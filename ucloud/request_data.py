@@ -9,7 +9,7 @@ caller's mistake is a 400 naming the field rather than a surprise::
 
     data = query_request(BrowseRequest, request.query_params)
     # ?items_per_page=5&items_per_page=7 -> BadRequest, errors={"items_per_page": [...]}
-    body_errors(CreateFileRequest, {"path": 5, "size": 1, "sise": 2})
+    body_errors(CreateFileRequest(), {"path": 5, "size": 1, "sise": 2})
     # {"path": ["Not a valid string."], "sise": ["Unknown field."]}
 
 Query parameters that are not fields pass through (the serializer ignores
@@ -66,14 +66,15 @@ def query_request(request: type[serializers.Serializer], params: QueryDict) -> d
     return data
 
 
-def body_errors(request: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    """Field errors, keyed like the body, for each field the request does not
-    declare and each value of the wrong JSON type (nested ones included)."""
+def body_errors(serializer: serializers.Serializer, data: Any) -> dict[str, Any]:
+    """Field errors, keyed like the body, for each field the request (a
+    serializer instance, whose bound fields are reused) does not declare and
+    each value of the wrong JSON type (nested ones included)."""
     if not isinstance(data, Mapping):
         return {}  # the serializer reports a body that is not an object
-    names, _ = _field_kinds(request)
-    errors: dict[str, Any] = {str(key): [UNKNOWN_FIELD] for key in data if key not in names}
-    errors.update(_object_errors(request(), data))
+    fields = serializer.fields
+    errors: dict[str, Any] = {str(key): [UNKNOWN_FIELD] for key in data if key not in fields}
+    errors.update(_object_errors(serializer, data))
     return errors
 
 
