@@ -66,17 +66,17 @@ the breaking verdict wins::
 | response-pattern-added | no | a pattern added |
 
 Nested fields (list items, map values, nested objects) follow the same
-rules, named by their path (``items[].path``).
+rules, named by their path (``items[].path``); ``ucloud.lockfile.fields``
+applies the field rules, this module the others and the verdicts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-Direction = Literal["request", "response"]
-Shape = Mapping[str, Any]
+from ucloud.lockfile.fields import Direction, Found, Shape, compare_shapes, differing
 
 # rule -> breaking; the table above says when each applies.
 RULES: dict[str, bool] = {
@@ -131,22 +131,6 @@ RULES: dict[str, bool] = {
     "response-pattern-removed": True,
     "response-pattern-added": False,
 }
-
-# (narrower, wider): every value of the first is a value of the second.
-WIDENINGS = frozenset(
-    {
-        ("integer", "number"),
-        ("integer", "decimal"),
-        ("choice", "string"),
-        ("email", "string"),
-        ("url", "string"),
-        ("uuid", "string"),
-        ("ip", "string"),
-    }
-)
-_UPPER_LIMITS = ("max_length", "max_value", "max_digits", "decimal_places")
-_LOWER_LIMITS = ("min_length", "min_value")
-_ALLOWANCES = ("allow_blank", "allow_empty")
 
 
 @dataclass(frozen=True)
@@ -220,27 +204,27 @@ def compare_stream(name: str, old: Shape, new: Shape) -> list[Change]:
     return changes
 
 
-def payload_changes(old: Shape, new: Shape) -> list[tuple[str, str, str]]:
+def payload_changes(old: Shape, new: Shape) -> list[Found]:
     """A payload is sent and read: per field, the breaking verdicts of either
     rule set, else the first compatible one."""
-    by_where: dict[str, list[tuple[str, str, str]]] = {}
+    by_where: dict[str, list[Found]] = {}
     directions: tuple[Direction, ...] = ("request", "response")
     for direction in directions:
         for item in compare_shapes(old["payload"], new["payload"], direction):
             by_where.setdefault(item[0], []).append(item)
-    kept: list[tuple[str, str, str]] = []
+    kept: list[Found] = []
     for found in by_where.values():
         breaking = [item for item in found if RULES[item[2]]]
         kept += breaking or found[:1]
     return kept
 
 
-def _call_header(old: Shape, new: Shape) -> Iterator[tuple[str, str, str]]:
+def _call_header(old: Shape, new: Shape) -> Iterator[Found]:
     if old["http"] != new["http"]:
         yield "binding", f"{_binding(old['http'])} -> {_binding(new['http'])}", "call-rebound"
     if old["service"] != new["service"]:
         yield "service", f"served by {new['service']} instead of {old['service']}", "call-moved"
-    lost, gained = _diff(old["roles"], new["roles"])
+    lost, gained = differing(old["roles"], new["roles"])
     if lost:
         yield "roles", f"{', '.join(lost)} no longer allowed", "roles-narrowed"
     if gained:
@@ -257,7 +241,7 @@ def _binding(http: Shape) -> str:
     return f"{http['method']} {http['path']} ({http['source']}, {http['status']})"
 
 
-def _callers(old: list[str] | None, new: list[str] | None) -> Iterator[tuple[str, str, str]]:
+def _callers(old: list[str] | None, new: list[str] | None) -> Iterator[Found]:
     if old == new:
         return
     if old is None:
@@ -265,14 +249,14 @@ def _callers(old: list[str] | None, new: list[str] | None) -> Iterator[tuple[str
     elif new is None:
         yield "callers", "any service may call", "callers-widened"
     else:
-        lost, gained = _diff(old, new)
+        lost, gained = differing(old, new)
         if lost:
             yield "callers", f"{', '.join(lost)} may no longer call", "callers-narrowed"
         if gained:
             yield "callers", f"{', '.join(gained)} may now call", "callers-widened"
 
 
-def _errors(old: list[Shape], new: list[Shape]) -> Iterator[tuple[str, str, str]]:
+def _errors(old: list[Shape], new: list[Shape]) -> Iterator[Found]:
     before = {(e["status"], e["error_code"]): e for e in old}
     after = {(e["status"], e["error_code"]): e for e in new}
     for key in sorted(before.keys() | after.keys()):
@@ -283,184 +267,3 @@ def _errors(old: list[Shape], new: list[Shape]) -> Iterator[tuple[str, str, str]
             yield where, "no longer declared", "error-removed"
         elif before[key]["description"] != after[key]["description"]:
             yield where, "described differently", "error-described"
-
-
-def compare_shapes(
-    old: Shape, new: Shape, direction: Direction, path: str = ""
-) -> list[tuple[str, str, str]]:
-    """(where, detail, rule) of every field difference between two object shapes."""
-    before = _visible(old.get("fields", {}), direction)
-    after = _visible(new.get("fields", {}), direction)
-    found: list[tuple[str, str, str]] = []
-    for name in sorted(before.keys() | after.keys()):
-        field_path = f"{path}.{name}" if path else name
-        where = f"field `{field_path}`"
-        if name not in after:
-            found.append((where, "removed", f"{direction}-field-removed"))
-        elif name not in before:
-            found.append(_added(where, after[name], direction))
-        else:
-            found += compare_fields(before[name], after[name], direction, field_path)
-    return found
-
-
-def _visible(fields: Mapping[str, Shape], direction: Direction) -> dict[str, Shape]:
-    # A read-only field is never sent; a write-only one never shown.
-    hidden = "read_only" if direction == "request" else "write_only"
-    return {name: shape for name, shape in fields.items() if not shape.get(hidden)}
-
-
-def _added(where: str, shape: Shape, direction: Direction) -> tuple[str, str, str]:
-    if direction == "request" and shape["required"]:
-        return where, "added, required", "request-field-added-required"
-    return where, "added", f"{direction}-field-added"
-
-
-def compare_fields(
-    old: Shape, new: Shape, direction: Direction, path: str
-) -> list[tuple[str, str, str]]:
-    """(where, detail, rule) of every difference between two versions of a field."""
-    where = f"field `{path}`"
-    found = list(_presence(old, new, direction, where))
-    old_limits, new_limits = old.get("limits", {}), new.get("limits", {})
-    if old["type"] != new["type"]:
-        found.append(_type_change(old["type"], new["type"], direction, where))
-        # Limits of one type only (a string's allow_blank) go with the type.
-        common = old_limits.keys() & new_limits.keys()
-        old_limits = {name: old_limits[name] for name in common}
-        new_limits = {name: new_limits[name] for name in common}
-    else:
-        found += _choices(old, new, direction, where)
-        found += _nested(old, new, direction, path)
-    found += _limits(old_limits, new_limits, direction, where)
-    found += _rules_of_values(old, new, direction, where)
-    return found
-
-
-def _present(shape: Shape) -> bool:
-    """A reader always gets the field: required, defaulted or nullable."""
-    return bool(shape["required"] or "default" in shape or shape["nullable"])
-
-
-def _presence(
-    old: Shape, new: Shape, direction: Direction, where: str
-) -> Iterator[tuple[str, str, str]]:
-    if direction == "request":
-        if old["required"] != new["required"]:
-            if new["required"]:
-                yield where, "now required", "request-field-now-required"
-            else:
-                yield where, "now optional", "request-field-now-optional"
-        if old["nullable"] != new["nullable"]:
-            rule = "request-null-allowed" if new["nullable"] else "request-null-refused"
-            yield where, "null allowed" if new["nullable"] else "null refused", rule
-        optional = not old["required"] and not new["required"]
-        if optional and old.get("default", _NONE) != new.get("default", _NONE):
-            detail = (
-                f"default {_show(old.get('default', _NONE))} -> {_show(new.get('default', _NONE))}"
-            )
-            yield where, detail, "request-default-changed"
-        return
-    if _present(old) != _present(new):
-        if _present(new):
-            yield where, "now always present", "response-field-now-present"
-        else:
-            yield where, "may now be absent", "response-field-now-optional"
-    if old["nullable"] != new["nullable"]:
-        rule = "response-field-now-nullable" if new["nullable"] else "response-field-now-non-null"
-        yield where, "may now be null" if new["nullable"] else "never null any more", rule
-
-
-_NONE = object()
-
-
-def _show(value: Any) -> str:
-    return "none" if value is _NONE else repr(value)
-
-
-def _type_change(old: str, new: str, direction: Direction, where: str) -> tuple[str, str, str]:
-    detail = f"type {old} -> {new}"
-    if direction == "request":
-        rule = "request-type-widened" if (old, new) in WIDENINGS else "request-type-changed"
-    else:
-        rule = "response-type-narrowed" if (new, old) in WIDENINGS else "response-type-changed"
-    return where, detail, rule
-
-
-def _choices(
-    old: Shape, new: Shape, direction: Direction, where: str
-) -> Iterator[tuple[str, str, str]]:
-    lost, gained = _diff(old.get("choices", []), new.get("choices", []))
-    if lost:
-        rule = "request-choices-narrowed" if direction == "request" else "response-choices-narrowed"
-        yield where, f"choices {', '.join(lost)} removed", rule
-    if gained:
-        rule = "request-choices-widened" if direction == "request" else "response-choices-widened"
-        yield where, f"choices {', '.join(gained)} added", rule
-
-
-def _nested(old: Shape, new: Shape, direction: Direction, path: str) -> list[tuple[str, str, str]]:
-    found: list[tuple[str, str, str]] = []
-    for key, suffix in (("items", "[]"), ("values", "{}")):
-        if key in old and key in new:
-            found += compare_fields(old[key], new[key], direction, path + suffix)
-    if "fields" in old or "fields" in new:
-        found += compare_shapes(old, new, direction, path)
-    return found
-
-
-def _limits(
-    old: Mapping[str, Any], new: Mapping[str, Any], direction: Direction, where: str
-) -> Iterator[tuple[str, str, str]]:
-    for name in sorted(old.keys() | new.keys()):
-        before, after = old.get(name), new.get(name)
-        if before == after:
-            continue
-        tighter = _is_tighter(name, before, after)
-        if direction == "request":
-            rule = "request-limit-tightened" if tighter else "request-limit-relaxed"
-        else:
-            rule = "response-limit-tightened" if tighter else "response-limit-relaxed"
-        yield where, f"{name} {_limit(before)} -> {_limit(after)}", rule
-
-
-def _is_tighter(name: str, before: Any, after: Any) -> bool:
-    if name in _ALLOWANCES:
-        # Not stated counts as allowed.
-        return bool(before is not False and after is False)
-    if before is None:
-        return True  # a new bound
-    if after is None:
-        return False
-    return bool(after < before) if name in _UPPER_LIMITS else bool(after > before)
-
-
-def _limit(value: Any) -> str:
-    return "none" if value is None else str(value)
-
-
-def _rules_of_values(
-    old: Shape, new: Shape, direction: Direction, where: str
-) -> Iterator[tuple[str, str, str]]:
-    lost, gained = _diff(old.get("pattern", []), new.get("pattern", []))
-    if direction == "request":
-        if gained:
-            yield where, f"pattern {', '.join(gained)} added", "request-pattern-added"
-        if lost:
-            yield where, f"pattern {', '.join(lost)} removed", "request-pattern-removed"
-        lost, gained = _diff(old.get("validators", []), new.get("validators", []))
-        if gained:
-            yield where, f"validator {', '.join(gained)} added", "request-validator-added"
-        if lost:
-            yield where, f"validator {', '.join(lost)} removed", "request-validator-removed"
-        return
-    if lost:
-        yield where, f"pattern {', '.join(lost)} removed", "response-pattern-removed"
-    if gained:
-        yield where, f"pattern {', '.join(gained)} added", "response-pattern-added"
-
-
-def _diff(old: list[Any], new: list[Any]) -> tuple[list[str], list[str]]:
-    """(values only in old, values only in new), as text, in their order."""
-    before, after = [str(v) for v in old], [str(v) for v in new]
-    return [v for v in before if v not in after], [v for v in after if v not in before]
