@@ -53,6 +53,7 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(PY) manage.py ucloud_contracts --check  # contracts.lock: no unaccepted breaking change
 
 bench: $(VENV)/.dev
 	bash bench/setup.sh

@@ -29,6 +29,7 @@ from ucloud.errors import exception_handler
 from ucloud.parsers import JSONParser
 from ucloud.pipeline import Handler, execute, new_job_id
 from ucloud.principal import GUEST, Principal
+from ucloud.request_data import query_request
 from ucloud.schema import CallSchema
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -121,7 +122,7 @@ class Controller(ViewSet):
         if call is None:
             raise MethodNotAllowed(str(request.method))
         if call.http.source is RequestSource.QUERY:
-            data: Any = request.query_params.dict()
+            data: Any = query_request(call.request, request.query_params)
         else:
             data = request.data
         user = request.user

@@ -2,10 +2,11 @@
 
 Services raise the subclasses; callers catch the same classes whatever the
 transport was, because both sides pick the class from the status and the
-error code (``exception_class``)::
+error code (``exception_class``); a call declares the ones it may answer::
 
     raise NotFound("No such file", error_code="unknown_file")
     except NotFound as e: e.status, e.why, e.error_code     # in one process or over HTTP
+    retrieve = call(..., errors=(NotFound.declare("unknown_file", "No such file"),))
 
 A subclass that declares its own ``default_code`` is found by that code::
 
@@ -16,6 +17,7 @@ A subclass that declares its own ``default_code`` is found by that code::
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -58,6 +60,23 @@ class RPCException(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.why!r}, {self.status}, {self.error_code!r})"
+
+    @classmethod
+    def declare(cls, error_code: str | None = None, description: str = "") -> DeclaredError:
+        """This error as a call declares it: its status, a code and what it means."""
+        return DeclaredError(
+            cls.status_code, error_code or cls.default_code, description or cls.default_why, cls
+        )
+
+
+@dataclass(frozen=True)
+class DeclaredError:
+    """An error a call says it may answer (``call(..., errors=(...))``)."""
+
+    status: int
+    error_code: str
+    description: str
+    exception: type[RPCException] = field(default=RPCException, compare=False)
 
 
 # status -> the kit's class for it; (status, code) -> a class declaring that code.

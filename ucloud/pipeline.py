@@ -16,12 +16,16 @@ from collections.abc import Callable
 from typing import Any
 
 from ucloud import audit
+from ucloud.bindings import RequestSource
 from ucloud.calls import CallDescription
 from ucloud.context import CallContext
+from ucloud.declared_errors import warn_if_undeclared
 from ucloud.errors import as_rpc_exception, invalid_request
 from ucloud.exceptions import Forbidden, Unauthorized
 from ucloud.principal import Principal
+from ucloud.request_data import body_errors
 from ucloud.roles import Role
+from ucloud.transaction_guard import CallInProgress
 
 Handler = Callable[[CallContext], Any]
 
@@ -57,10 +61,15 @@ def _check_caller(call: CallDescription, principal: Principal) -> None:
 
 
 def validate(call: CallDescription, data: Any) -> Any:
+    """The validated request; a body with fields the request does not
+    declare, or values of another JSON type, is refused too
+    (``ucloud.request_data``)."""
     serializer = call.request(data={} if data is None else data)
-    if not serializer.is_valid():
-        raise invalid_request(serializer.errors)
-    return serializer.validated_data
+    valid = serializer.is_valid()
+    strict = body_errors(serializer, data) if call.http.source is RequestSource.BODY else {}
+    if valid and not strict:
+        return serializer.validated_data
+    raise invalid_request({**({} if valid else serializer.errors), **strict})
 
 
 def execute(
@@ -76,14 +85,19 @@ def execute(
     """Run ``call`` for ``principal``; return response data or raise ``RPCException``."""
     started = time.perf_counter()
     status = call.http.success_status
+    # Warns (outside the error mapping) of a call joining another service's transaction.
+    in_progress = CallInProgress(call)
     try:
         authorize(call, principal)
         request = validate(call, data)
         ctx = CallContext(call, request, principal, job_id, caused_by, client_address)
-        return call.response(handler(ctx)).data
+        with in_progress:
+            result = handler(ctx)
+        return call.response(result).data
     except Exception as exc:
         error = as_rpc_exception(exc, where=f"in {call.full_name}")
         status = error.status
+        warn_if_undeclared(call, error)
         if error is exc:
             raise
         raise error from exc

@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from ucloud.bindings import HttpBinding, RequestSource, http_create, http_retrieve, http_update
 from ucloud.calls import CallDescriptionContainer, Empty, call
+from ucloud.exceptions import Conflict, NotFound, TooManyRequests, Unauthorized
 from ucloud.roles import Access, Roles
 
 ROLES = ("USER", "ADMIN")
@@ -41,14 +42,36 @@ class UserInfo(serializers.Serializer):
     role = serializers.CharField()
 
 
+# What the password validators of the project (AUTH_PASSWORD_VALIDATORS) ask
+# for, stated in the contract so that callers and the OpenAPI document know.
+MIN_PASSWORD_LENGTH = 8
+
+
 class CreateUserRequest(serializers.Serializer):
     username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    password = serializers.CharField(
+        min_length=MIN_PASSWORD_LENGTH, max_length=4096, trim_whitespace=False
+    )
     role = serializers.ChoiceField(choices=ROLES, default="USER")
 
 
 class RetrieveUserRequest(serializers.Serializer):
     username = serializers.CharField(max_length=150)
+
+
+# What presenting a refresh token can be refused with (refresh, logout).
+REFRESH_ERRORS = (
+    Unauthorized.declare(
+        "invalid_token",
+        "The refresh token is malformed, not signed by us, unknown, or its user no longer exists.",
+    ),
+    Unauthorized.declare("token_expired", "The refresh token has expired."),
+    Unauthorized.declare("wrong_audience", "The token is not a refresh token."),
+    Unauthorized.declare("token_revoked", "The refresh token was revoked (logout, password)."),
+    Unauthorized.declare(
+        "token_reused", "The refresh token was used before; its whole family is now revoked."
+    ),
+)
 
 
 class AccountDescriptions(CallDescriptionContainer):
@@ -62,9 +85,16 @@ class AccountDescriptions(CallDescriptionContainer):
         http=http_update("login"),
         audit=True,
         summary="Log in with a username and password",
-        description=(
-            "Returns an access token and a refresh token; 401 on bad credentials, 429 "
-            "(with Retry-After) after too many failures for the username or the client address."
+        description="Returns an access token and a refresh token.",
+        errors=(
+            Unauthorized.declare(
+                "bad_credentials", "Unknown username, wrong password or an inactive user."
+            ),
+            TooManyRequests.declare(
+                "throttled",
+                "Too many failed logins for the username or the client address; "
+                "retry after the Retry-After header's seconds.",
+            ),
         ),
     )
     refresh = call(
@@ -74,10 +104,8 @@ class AccountDescriptions(CallDescriptionContainer):
         access=Access.READ_WRITE,
         http=http_update("refresh"),
         summary="Exchange a refresh token for a new access token and refresh token",
-        description=(
-            "The refresh token is used up. 401 `token_revoked` for a revoked one, "
-            "`token_reused` for one used before (its whole family is revoked then)."
-        ),
+        description="The refresh token is used up.",
+        errors=REFRESH_ERRORS,
     )
     logout = call(
         request=RefreshRequest,
@@ -87,6 +115,7 @@ class AccountDescriptions(CallDescriptionContainer):
         http=http_update("logout"),
         audit=True,
         summary="Revoke a refresh token and every token rotated from the same login",
+        errors=REFRESH_ERRORS,
     )
     change_password = call(
         request=ChangePasswordRequest,
@@ -113,7 +142,7 @@ class AccountDescriptions(CallDescriptionContainer):
         http=http_create("users"),
         audit=True,
         summary="Create a user (ADMIN only)",
-        description="409 when the username is taken.",
+        errors=(Conflict.declare("user_exists", "A user with that username exists."),),
     )
     deactivate_user = call(
         request=RetrieveUserRequest,
@@ -123,6 +152,7 @@ class AccountDescriptions(CallDescriptionContainer):
         http=http_update("users/deactivate"),
         audit=True,
         summary="Deactivate a user (ADMIN only); revokes all of the user's refresh tokens",
+        errors=(NotFound.declare("unknown_user", "No user with that username."),),
     )
     retrieve_user = call(
         request=RetrieveUserRequest,
@@ -133,4 +163,5 @@ class AccountDescriptions(CallDescriptionContainer):
         access=Access.READ,
         http=http_retrieve("users/retrieve"),
         summary="Look up a user by username (ADMIN and the files service)",
+        errors=(NotFound.declare("unknown_user", "No active user with that username."),),
     )

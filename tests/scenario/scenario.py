@@ -124,7 +124,7 @@ def _set_up_accounts(api: Api, admin: Credentials) -> Tokens:
         api.request("POST", "/api/accounts/users", json=invalid, token=admin_token),
         400,
         "invalid_request",
-        {"username", "role"},
+        {"username", "password", "role"},  # the contract states the password length
     )
     return Tokens(admin=admin_token, alice=users[ALICE], bob=users[BOB])
 
