@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run worker test lint bench migrate clean up down
+.PHONY: run worker test lint bench migrate secret-key clean up down
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,15 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
 
-migrate: $(VENV)/.runtime
+# A random DJANGO_SECRET_KEY in the git-ignored .env, the first time only:
+# with DEBUG off no process starts on the development default (ucloud.E010).
+secret-key:
+	@grep -qs '^DJANGO_SECRET_KEY=.' .env || { umask 077; \
+	  [ ! -s .env ] || [ -z "$$(tail -c1 .env)" ] || echo >> .env; \
+	  $(PYTHON) -c 'import secrets; print("DJANGO_SECRET_KEY=" + secrets.token_urlsafe(50))' >> .env; \
+	  echo "wrote a random DJANGO_SECRET_KEY to .env"; }
+
+migrate: $(VENV)/.runtime secret-key
 	$(PY) manage.py ucloud_migrate  # every database alias of the served services
 
 run: migrate
@@ -45,6 +53,7 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(PY) manage.py ucloud_contracts --check  # contracts.lock: no unaccepted breaking change
 
 bench: $(VENV)/.dev
 	bash bench/setup.sh

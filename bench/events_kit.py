@@ -6,11 +6,13 @@ and a running Celery worker; it prints one JSON line with its measurements::
     DJANGO_SETTINGS_MODULE=bench.events_settings DATABASE_URL=... CELERY_BROKER_URL=... \\
         .venv/bin/python -m bench.events_kit --events 50000 --tasks 5000
 
-* kit end to end: ``produce_many`` in transactions, relay after commit, a
-  no-op batched processor in the worker; until the last inbox entry exists;
+* kit end to end: ``produce_many`` in transactions, the relay appending to
+  Redis Streams after commit, a no-op batched processor in the worker's
+  stream consumers; until the last inbox entry exists; on a stream with
+  order per key and on one without;
 * raw Celery: no-op tasks, one message each, until the queue is drained;
-* worker side alone, for both: a backlog built while the worker's consumer
-  is paused (remote control), timed from the first message taken;
+  and a backlog built while the worker's consumer is paused (remote
+  control), timed from the first message taken;
 * produce overhead: one request-sized transaction with and without a
   produced event, per-call latencies (p50).
 """
@@ -47,8 +49,9 @@ def _wait(done: Callable[[], bool], what: str, *, poll: float = POLL) -> None:
 
 @contextmanager
 def paused(queue: str) -> Iterator[Callable[[], None]]:
-    """The worker stops consuming ``queue``; calling what this yields resumes it
-    (remote control), so that a backlog can be built and then timed draining."""
+    """The worker stops consuming a Celery queue; calling what this yields
+    resumes it (remote control), so that a backlog can be built and then
+    timed draining."""
     from celery import current_app
 
     def answered(replies: list[Any] | None, what: str) -> None:
@@ -92,30 +95,33 @@ def resumed_and_taking(queue: str, resume: Callable[[], None]) -> float:
 
 
 class _KitStream:
-    """The bench stream's producer and its processor's inbox count."""
+    """A bench stream's producer and its processor's inbox count."""
 
-    def __init__(self, per_transaction: int) -> None:
-        from bench.events_app.processors import sink
+    def __init__(self, ordered: bool, per_transaction: int) -> None:
+        from bench.events_app.api import bench_events, bench_unordered
+        from bench.events_app.processors import sink, sink_unordered
+        from ucloud.events.processors import processors
         from ucloud.models import InboxEntry
-        from ucloud.processors import processors
 
-        consumer = next(p.id for p in processors().values() if p.function is sink)
+        self.stream = bench_events if ordered else bench_unordered
+        function = sink if ordered else sink_unordered
+        consumer = next(p.id for p in processors().values() if p.function is function)
         self.inbox = InboxEntry.objects.filter(consumer=consumer)
         self.per_transaction = per_transaction
         self.produced = 0
 
     def produce(self, count: int) -> None:
         """``count`` events in transactions of ``per_transaction``; the relay
-        publishes each transaction's events after it commits."""
+        appends each transaction's events to the stream after it commits."""
         from django.db import transaction
 
-        from bench.events_app.api import bench_events, payload
+        from bench.events_app.api import payload
 
         first, last = self.produced, self.produced + count
         for start in range(first, last, self.per_transaction):
             stop = min(start + self.per_transaction, last)
             with transaction.atomic():
-                bench_events.produce_many(payload(number) for number in range(start, stop))
+                self.stream.produce_many(payload(number) for number in range(start, stop))
         self.produced = last
 
     def wait_handled(self, what: str) -> None:
@@ -123,12 +129,9 @@ class _KitStream:
         _wait(lambda: self.inbox.count() >= total, what)
 
 
-def kit_end_to_end(events: int, drain_events: int, *, per_transaction: int) -> dict[str, Any]:
-    """Events/s from the first produce until the last event's inbox entry
-    exists; then the worker side alone, draining a relayed backlog."""
-    from bench.events_app.processors import QUEUE
-
-    stream = _KitStream(per_transaction)
+def kit_end_to_end(events: int, *, ordered: bool, per_transaction: int) -> dict[str, Any]:
+    """Events/s from the first produce until the last event's inbox entry exists."""
+    stream = _KitStream(ordered, per_transaction)
     stream.produce(2 * per_transaction)
     stream.wait_handled("the warm-up events (is the worker up?)")
     started = time.perf_counter()
@@ -136,20 +139,14 @@ def kit_end_to_end(events: int, drain_events: int, *, per_transaction: int) -> d
     produced = time.perf_counter() - started
     stream.wait_handled("the last inbox entry")
     seconds = time.perf_counter() - started
-    with paused(QUEUE) as resume:
-        stream.produce(drain_events)
-        drain_started = resumed_and_taking(QUEUE, resume)
-        stream.wait_handled("the drained backlog")
-        drained = time.perf_counter() - drain_started
     return {
         "events_e2e_per_s": round(events / seconds),
         "events": events,
+        "ordered": ordered,
         "per_transaction": per_transaction,
         "seconds": round(seconds, 3),
-        # Producing includes the after-commit relay (the producer pays it).
+        # Producing includes the after-commit relay (on the background thread).
         "produce_and_relay_seconds": round(produced, 3),
-        "drain_per_s": round(drain_events / drained),
-        "drain_events": drain_events,
     }
 
 
@@ -233,7 +230,7 @@ class _Requests:
         from django.db import transaction
 
         from apps.files.api import files_events
-        from ucloud.outbox import background_relay
+        from ucloud.events.relay import background_relay
 
         started = time.perf_counter()
         with transaction.atomic():
@@ -250,18 +247,17 @@ class _Requests:
         from django.utils import timezone
 
         from apps.files.api import files_events
-        from ucloud import outbox
+        from ucloud.events import outbox, relay
         from ucloud.models import OutboxEvent
 
-        kick = outbox._schedule_relay
-        outbox._schedule_relay = lambda alias: None
+        outbox.set_after_commit(None)
         try:
             started = time.perf_counter()
             with transaction.atomic():
                 files_events.produce(self._event(self._create()))
             elapsed = time.perf_counter() - started
         finally:
-            outbox._schedule_relay = kick
+            outbox.set_after_commit(relay.relay_after_commit)
         # Out of the timing: mark the row relayed, so that the next
         # with-relay request relays only its own event.
         OutboxEvent.objects.filter(relayed_at__isnull=True).update(relayed_at=timezone.now())
@@ -318,12 +314,25 @@ def produce_overhead(iterations: int, *, warmup: int) -> dict[str, Any]:
     }
 
 
+def _combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The runs of one stream as one: all their events over all their time."""
+    events = sum(run["events"] for run in runs)
+    seconds = sum(run["seconds"] for run in runs)
+    return {
+        **runs[0],
+        "events_e2e_per_s": round(events / seconds),
+        "events": events,
+        "seconds": round(seconds, 3),
+        "produce_and_relay_seconds": round(sum(r["produce_and_relay_seconds"] for r in runs), 3),
+        "runs": len(runs),
+    }
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--per-transaction", type=int, default=1_000)
     parser.add_argument("--tasks", type=int, default=5_000)
-    parser.add_argument("--drain-events", type=int, default=20_000)
     parser.add_argument("--drain-tasks", type=int, default=3_000)
     parser.add_argument("--iterations", type=int, default=300)
     return parser.parse_args(argv)
@@ -337,9 +346,15 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
 
     results: dict[str, Any] = {"database": connection.vendor}
-    results["kit"] = kit_end_to_end(
-        args.events, args.drain_events, per_transaction=args.per_transaction
-    )
+    # Alternating runs of the two streams: a noisy moment of the machine
+    # does not land on one of them only.
+    runs: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+    for ordered in (True, False, True, False):
+        runs[ordered].append(
+            kit_end_to_end(args.events // 2, ordered=ordered, per_transaction=args.per_transaction)
+        )
+    results["kit"] = _combined(runs[True])
+    results["kit_unordered"] = _combined(runs[False])
     results["celery"] = celery_tasks(args.tasks, args.drain_tasks, warmup=200)
     vacuumed = vacuum_outbox()
     results["overhead"] = {**produce_overhead(args.iterations, warmup=30), "vacuumed": vacuumed}

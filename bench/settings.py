@@ -7,12 +7,17 @@
 """
 
 from config.settings import *  # noqa: F403
-from config.settings import DATABASES
+from config.settings import DATABASES, SECRET_KEY
+from ucloud.secret_settings import DEVELOPMENT_SECRET_KEY
 
 # The project's routes plus the plain-DRF baseline views under /bench/plain/.
 ROOT_URLCONF = "bench.baseline_urls"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 DEBUG = False
+# With DEBUG off no process starts on the development key; the benchmark's
+# processes share this one unless DJANGO_SECRET_KEY gives one.
+if SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    SECRET_KEY = "bench-only-secret-key-never-deployed-5b81e07c93d4a2f6"
 
 # Kit and baseline alike keep their database connection between requests, so
 # that connection setup (milliseconds for PostgreSQL) does not drown out the

@@ -22,6 +22,6 @@ app.autodiscover_tasks(related_name="processors")
 
 @app.on_after_finalize.connect
 def _schedule_kit_tasks(sender: Celery, **kwargs: Any) -> None:
-    from ucloud.tasks import schedule_periodic_tasks
+    from ucloud.events.tasks import schedule_periodic_tasks
 
     schedule_periodic_tasks(sender)

@@ -15,6 +15,7 @@ from pathlib import Path
 import environ
 
 from ucloud.databases import database_settings
+from ucloud.secret_settings import DEVELOPMENT_SECRET_KEY
 from ucloud.topology import parse_service_urls, parse_services
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -23,9 +24,11 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-# The default key is only good for development; set DJANGO_SECRET_KEY (or
-# UCLOUD_SIGNING_KEY) to the same value in every process of a deployment.
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-0123456789abcdef")
+# Set DJANGO_SECRET_KEY (and UCLOUD_SIGNING_KEY, if used) to the same value in
+# every process of a deployment; `make run` writes a random one to .env. The
+# fallback is good with DJANGO_DEBUG on only: with DEBUG off no process starts
+# on it (system check ucloud.E010, see ucloud/secret_settings.py).
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 
 # The services of this project; each gets a database alias named after its
@@ -142,11 +145,15 @@ UCLOUD = {
     "GATEWAY_URL": env.str("UCLOUD_GATEWAY_URL", default="") or None,
     "FORCE_HTTP": env.bool("UCLOUD_FORCE_HTTP", default=False),
     "SIGNING_KEY": env.str("UCLOUD_SIGNING_KEY", default="") or None,
+    # Proxies whose X-Forwarded-For names the client (the nginx gateway).
+    "TRUSTED_PROXIES": env.list("UCLOUD_TRUSTED_PROXIES", default=[]),
     # Per-service key pairs (manage.py ucloud_keys); unset: HMAC with SIGNING_KEY.
     "KEYS_DIR": env.str("UCLOUD_KEYS_DIR", default="") or None,
     "HTTP_CONNECT_TIMEOUT": env.float("UCLOUD_HTTP_CONNECT_TIMEOUT", default=5.0),
     "HTTP_READ_TIMEOUT": env.float("UCLOUD_HTTP_READ_TIMEOUT", default=30.0),
     "REDIS_URL": REDIS_URL,
+    # The Redis of the event streams; unset: CELERY_BROKER_URL's.
+    "EVENTS_URL": env.str("UCLOUD_EVENTS_URL", default="") or None,
     "RELAY_SWEEP_INTERVAL": env.float("UCLOUD_RELAY_SWEEP_INTERVAL", default=5.0),
 }
 
@@ -167,31 +174,29 @@ LOGGING = {
     },
 }
 
-# Celery. Without a broker, tasks and event processors run eagerly in
-# process (the embedded default).
+# Celery. Events do not travel as Celery messages (they are Redis Streams
+# entries, read by the consumers in each worker process); Celery runs the
+# periodic tasks: outbox sweeps, pruning, a service's own jobs. Without a
+# broker, tasks run eagerly in process (the embedded default).
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
 CELERY_TASK_EAGER_PROPAGATES = True
 # A worker killed mid-task leaves its message unacknowledged; the broker
-# gives it to another worker after the visibility timeout (seconds).
+# gives it to another worker after the visibility timeout (seconds). A task
+# that raised is acknowledged: the periodic ones run again on schedule.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-# Keep it above the longest batch plus STREAM_RETRY_BACKOFF_MAX, or messages
-# still in progress are delivered twice (harmless, thanks to inboxes, but
-# wasted work).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=360),
-    # A broker that stops answering must not hang the relay thread.
+    # A broker that stops answering must not hang a worker.
     "socket_timeout": 5,
     "socket_connect_timeout": 5,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A broker that is down must not hold a request for long: the outbox keeps
-# the events and the sweep relays them once the broker is back.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_TASK_DEFAULT_QUEUE = "ucloud.relay"
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
 # The kit adds one outbox sweep and one pruning per service to this
-# (ucloud.tasks.schedule_periodic_tasks, called from config/celery.py).
+# (ucloud.events.tasks.schedule_periodic_tasks, called from config/celery.py).
 CELERY_BEAT_SCHEDULE = {
     "notifications.prune_read": {
         "task": "notifications.prune_read",

@@ -1,4 +1,4 @@
-"""Project URLs: the admin and everything the kit generates."""
+"""Project URLs: the admin and everything the kit generates; errors answer JSON."""
 
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
@@ -7,3 +7,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("", include("ucloud.urls")),
 ]
+
+# Unknown paths, a wrong Host, oversized bodies: the kit's JSON, never HTML.
+handler400 = "ucloud.errors.bad_request"
+handler403 = "ucloud.errors.permission_denied"
+handler404 = "ucloud.errors.not_found"
+handler500 = "ucloud.errors.server_error"

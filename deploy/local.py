@@ -102,9 +102,10 @@ def prepare(topology: Topology, env: dict[str, str], commands: set[str], run_dir
         say("no ucloud_keys command: services sign tokens with the shared secret key")
     manage(env, "collectstatic", "--noinput")
     static = str(REPO / "staticfiles")
+    nginx_user = ["--nginx-user", "root"] if os.geteuid() == 0 else []
     manage(env, "ucloud_deploy", "--target", "procfile", "--out", str(run_dir),
            "--topology", topology.source, "--static-root", static,
-           "--gateway-port", env["GATEWAY_PORT"])  # fmt: skip
+           "--gateway-port", env["GATEWAY_PORT"], *nginx_user)  # fmt: skip
     for name in create_unit_databases(topology, env["DATABASE_URL"]):
         say(f"created database {name}")
     migrate = ["ucloud_migrate"] if "ucloud_migrate" in commands else ["migrate", "--noinput"]

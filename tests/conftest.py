@@ -8,6 +8,7 @@ it is skipped with the reason.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -35,3 +36,32 @@ def redis_url() -> str:
         ok = False
     require(ok, f"Redis at {url}")
     return url
+
+
+def clear_throttles() -> None:
+    """Forget every throttle counter (login failures) of the configured store."""
+    from django.core.cache import cache
+
+    from ucloud.settings import ucloud_settings
+    from ucloud.throttling import KEY_PREFIX, RedisCounters, counter_store
+
+    store = counter_store()
+    if isinstance(store, RedisCounters):
+        for key in store.client.scan_iter(f"{KEY_PREFIX}*"):
+            store.client.delete(key)
+    elif not ucloud_settings.REDIS_URL:
+        cache.clear()
+
+
+@pytest.fixture
+def fresh_throttles() -> Iterator[None]:
+    """Login failures counted by other tests (or runs) do not throttle this one."""
+    clear_throttles()
+    yield
+    clear_throttles()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def throttles_of_earlier_runs_forgotten() -> None:
+    """Login failures that earlier runs left in a shared Redis throttle no test."""
+    clear_throttles()

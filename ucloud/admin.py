@@ -1,9 +1,10 @@
 """Admin pages of the kit's event tables: the outbox, the inboxes and the
 dead letters, which can be retried from their list.
 
-The rows are written by the kit only, so the pages are read-only; the one
-thing an operator does here is retry dead letters once the processor is
-fixed::
+The rows are written by the kit only, so the pages are read-only and
+nothing can be deleted (a deleted inbox entry would let its event be
+processed twice, a deleted outbox row would never be relayed); the one thing
+an operator does here is retry dead letters once the processor is fixed::
 
     /admin/ucloud/deadletter/?resolved=no   -> select -> "Retry selected dead letters"
 """
@@ -16,17 +17,25 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from ucloud.delivery import first_line, retry_or_reason
+from ucloud.events.delivery import first_line, retry_or_reason
 from ucloud.models import DeadLetter, InboxEntry, OutboxEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """A list and detail view only: rows belong to the kit's machinery."""
+    """A list and detail view only: rows belong to the kit's machinery.
+
+    No deletion either, not even for superusers: without the delete
+    permission the admin offers no "Delete selected" action and refuses the
+    delete page.
+    """
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

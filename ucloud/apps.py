@@ -1,4 +1,6 @@
-"""The kit's own app config: registers the system checks and Celery tasks."""
+"""The kit's own app config: registers the system checks, the Celery tasks,
+the relay's after-commit hook, the stream consumers of worker processes and
+the workers' heartbeat."""
 
 from __future__ import annotations
 
@@ -10,4 +12,10 @@ class UcloudConfig(AppConfig):
     verbose_name = "ucloud kit"
 
     def ready(self) -> None:
-        from ucloud import checks, tasks  # noqa: F401  (registration on import)
+        from ucloud import checks, secret_settings  # noqa: F401  (registration on import)
+        from ucloud.events import outbox, relay, tasks, worker  # noqa: F401
+        from ucloud.heartbeat import celery  # noqa: F401  (connects the worker heartbeat)
+        from ucloud.locks import checks as lock_checks  # noqa: F401
+
+        outbox.set_after_commit(relay.relay_after_commit)
+        worker.connect_signals()

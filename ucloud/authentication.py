@@ -1,24 +1,42 @@
-"""DRF authentication from ``Authorization: Bearer <jwt>`` into a ``Principal``.
+"""The callee's check of a caller: bearer token -> ``Principal``, on every transport.
 
-Used by every ``Controller``; no database is touched. A SERVICE token is
-accepted only for calls of the service it was minted for (its ``aud``), so a
-token sent to one service cannot be replayed against another::
+``authenticate`` is the one check: signature, issuer, token type, expiry and
+audience (the service owning the call), for the in-process transport and
+for HTTP requests alike (``BearerTokenAuthentication`` is its DRF face, used
+by every ``Controller``). No database is touched, and a token checked once
+is remembered until it expires (``ucloud.tokens``)::
 
-    class MyView(APIView):
-        authentication_classes = [BearerTokenAuthentication]
+    principal = authenticate(token, audiences={"files"})     # GUEST when token is None
+
+``client_address`` is the address of the end client of an HTTP request,
+believing ``X-Forwarded-For`` only from ``UCLOUD["TRUSTED_PROXIES"]``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Collection
+from functools import lru_cache
 
+from django.http import HttpRequest
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from ucloud import registry, topology
 from ucloud.exceptions import Unauthorized
-from ucloud.principal import Principal
+from ucloud.principal import GUEST, Principal
+from ucloud.settings import ucloud_settings
 from ucloud.tokens import decode_access_token
+
+
+def authenticate(token: str | None, *, audiences: Collection[str]) -> Principal:
+    """The principal presenting ``token`` to a service of ``audiences``.
+
+    GUEST without a token; ``Unauthorized`` for a token that fails any check.
+    """
+    if token is None:
+        return GUEST
+    return decode_access_token(token, audiences=audiences)
 
 
 def audiences_of(request: Request) -> Collection[str]:
@@ -49,7 +67,43 @@ class BearerTokenAuthentication(BaseAuthentication):
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("Malformed Authorization header", error_code="invalid_token")
-        return decode_access_token(token, audiences=audiences_of(request)), token
+        return authenticate(token, audiences=audiences_of(request)), token
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
+
+
+@lru_cache(maxsize=1)
+def _networks(
+    proxies: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
+
+
+def _trusted(address: str) -> bool:
+    proxies = tuple(ucloud_settings.TRUSTED_PROXIES or ())
+    if not proxies:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in _networks(proxies))
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The end client's address: the peer, or what a trusted proxy says it forwarded.
+
+    Walks ``X-Forwarded-For`` from the right, past every trusted proxy; the
+    first address not trusted is the client (a client cannot forge the
+    entries that trusted proxies appended after its own).
+    """
+    address = request.META.get("REMOTE_ADDR") or None
+    if address is None or not _trusted(address):
+        return address
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    for hop in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
+        address = hop
+        if not _trusted(hop):
+            break
+    return address

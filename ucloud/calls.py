@@ -13,6 +13,11 @@ OpenAPI) and the caller (``.call``) are driven by these objects::
                        callers=("files",), http=http_update("reindex"))
 
     FileDescriptions.create.call({"path": "/a", "size": 1}, client)
+
+A call also declares the errors its handler answers on purpose, beyond the
+400, 401 and 403 every call may answer (``ucloud.declared_errors``)::
+
+    retrieve = call(..., errors=(NotFound.declare("unknown_file", "No such file"),))
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from rest_framework import serializers
 
 from ucloud.bindings import HttpBinding
+from ucloud.exceptions import DeclaredError
 from ucloud.roles import Access, Role, Roles
 
 if TYPE_CHECKING:
@@ -46,6 +52,8 @@ class CallDescription:
     description: str = ""
     # Services whose SERVICE principals may make the call; None: any service.
     callers: frozenset[str] | None = None
+    # Errors the handler answers on purpose (4xx), besides the implied ones.
+    errors: tuple[DeclaredError, ...] = ()
     # Filled in by the container.
     name: str = ""
     namespace: str = ""
@@ -82,11 +90,13 @@ def call(
     summary: str = "",
     description: str = "",
     callers: Iterable[str] | None = None,
+    errors: Iterable[DeclaredError] = (),
 ) -> CallDescription:
     """Declare a call inside a ``CallDescriptionContainer`` body.
 
     ``callers`` restricts the SERVICE role to the named services (other
-    roles in ``roles`` are not affected).
+    roles in ``roles`` are not affected). ``errors`` lists the client errors
+    (4xx) the handler may answer, e.g. ``NotFound.declare("unknown_file")``.
     """
     roles = frozenset(roles)
     return CallDescription(
@@ -99,6 +109,7 @@ def call(
         summary=summary,
         description=description,
         callers=_callers(callers, roles),
+        errors=_errors(errors),
     )
 
 
@@ -114,6 +125,25 @@ def _callers(callers: Iterable[str] | None, roles: frozenset[Role]) -> frozenset
     if Role.SERVICE not in roles:
         raise ValueError("callers restricts the SERVICE role, which roles does not allow")
     return names
+
+
+def _errors(errors: Iterable[DeclaredError]) -> tuple[DeclaredError, ...]:
+    if isinstance(errors, DeclaredError):
+        raise TypeError("errors takes a tuple of declared errors, e.g. (NotFound.declare(...),)")
+    declared = tuple(errors)
+    seen: set[tuple[int, str]] = set()
+    for error in declared:
+        if not isinstance(error, DeclaredError):
+            raise TypeError(f"errors takes declared errors (NotFound.declare(...)), not {error!r}")
+        if not 400 <= error.status < 500:
+            raise ValueError(
+                f"{error.status} {error.error_code}: only client errors (4xx) are declared; "
+                "server errors are never part of a contract"
+            )
+        if (error.status, error.error_code) in seen:
+            raise ValueError(f"{error.status} {error.error_code} is declared twice")
+        seen.add((error.status, error.error_code))
+    return tuple(sorted(declared, key=lambda error: (error.status, error.error_code)))
 
 
 # Every container ever declared, by namespace, so that the kit can find the

@@ -1,7 +1,9 @@
 """Client side of calls: who is calling, and for whom.
 
 ``RPCClient`` carries a principal (and its token); the transport is chosen
-per call from the topology, so the same code works together and apart::
+per call from the topology, so the same code works together and apart. The
+callee checks the token on either transport, so an expired token or one
+meant for another service fails the same way everywhere::
 
     client = RPCClient.for_token(access_token)          # as a user
     client = RPCClient.for_service("files")             # as the files service
@@ -12,8 +14,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ucloud.credentials import service_principal
 from ucloud.principal import GUEST, Principal
-from ucloud.tokens import decode_access_token, service_principal
+from ucloud.roles import Role
+from ucloud.tokens import decode_access_token
 
 if TYPE_CHECKING:
     from ucloud.calls import CallDescription
@@ -26,19 +30,28 @@ class RPCClient:
         *,
         caused_by: str | None = None,
         force_http: bool | None = None,
+        forwarded_by: str | None = None,
+        client_address: str | None = None,
     ) -> None:
+        if principal.token is None and principal.role is not Role.GUEST and not principal.service:
+            # It could never prove who it is to a callee: use for_token.
+            raise ValueError(f"{principal!r} has no token to present")
         self.principal = principal
         # Job id of the call this client was made for, sent as Caused-By.
         self.caused_by = caused_by
         # None follows UCLOUD["FORCE_HTTP"]; True/False overrides it.
         self.force_http = force_http
+        # The service passing on a principal that called it (ctx.client).
+        self.forwarded_by = forwarded_by
+        # The end client's address, for callees that throttle by it.
+        self.client_address = client_address
 
     @classmethod
     def for_token(cls, token: str, **kwargs: Any) -> RPCClient:
         """A client acting as the holder of ``token``.
 
-        Signature and expiry are checked here; the audience of a SERVICE
-        token is left to the service it is sent to.
+        The token is checked here, so that a bad one fails at once, and
+        again by every callee (expiry, audience), whatever the transport.
         """
         return cls(decode_access_token(token, verify_audience=False), **kwargs)
 
@@ -46,7 +59,7 @@ class RPCClient:
     def for_service(cls, service: str, **kwargs: Any) -> RPCClient:
         """A client acting as ``service`` itself (the SERVICE role).
 
-        Over HTTP it presents a token minted for each target service, which
+        Each call presents a token minted for its target service, which
         needs ``service``'s private key when ``UCLOUD["KEYS_DIR"]`` is set.
         """
         return cls(service_principal(service), **kwargs)

@@ -1,6 +1,7 @@
 """What a handler gets: the validated request, the principal, and clients.
 
-``ctx.client`` calls onward as the same principal (checked as that user);
+``ctx.client`` calls onward as the same principal (checked as that user; a
+SERVICE principal is forwarded, see ``ucloud.credentials``);
 ``ctx.service_client`` calls as this service itself (a SERVICE token)::
 
     @implement(FileDescriptions.share)
@@ -15,11 +16,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from ucloud.client import RPCClient
 from ucloud.principal import Principal
+from ucloud.registry import service_of
 
 if TYPE_CHECKING:
     from ucloud.calls import CallDescription
-    from ucloud.client import RPCClient
 
 
 @dataclass
@@ -29,16 +31,24 @@ class CallContext:
     principal: Principal
     job_id: str
     caused_by: str | None = None
+    # The end client's address, when the call came from one (throttling).
+    client_address: str | None = None
 
     @cached_property
     def client(self) -> RPCClient:
-        from ucloud.client import RPCClient
-
-        return RPCClient(self.principal, caused_by=self.job_id)
+        try:
+            service: str | None = service_of(self.call)
+        except LookupError:
+            service = None  # a call declared outside any service forwards nothing
+        return RPCClient(
+            self.principal,
+            caused_by=self.job_id,
+            forwarded_by=service,
+            client_address=self.client_address,
+        )
 
     @cached_property
     def service_client(self) -> RPCClient:
-        from ucloud.client import RPCClient
-        from ucloud.registry import service_of
-
-        return RPCClient.for_service(service_of(self.call), caused_by=self.job_id)
+        return RPCClient.for_service(
+            service_of(self.call), caused_by=self.job_id, client_address=self.client_address
+        )

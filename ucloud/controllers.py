@@ -17,18 +17,19 @@ from types import MethodType
 from typing import Any, ClassVar, TypeVar
 
 from rest_framework.exceptions import MethodNotAllowed
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
-from ucloud.authentication import BearerTokenAuthentication
+from ucloud.authentication import BearerTokenAuthentication, client_address
 from ucloud.bindings import RequestSource
 from ucloud.calls import CallDescription
 from ucloud.errors import exception_handler
+from ucloud.parsers import JSONParser
 from ucloud.pipeline import Handler, execute, new_job_id
 from ucloud.principal import GUEST, Principal
+from ucloud.request_data import query_request
 from ucloud.schema import CallSchema
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -121,7 +122,7 @@ class Controller(ViewSet):
         if call is None:
             raise MethodNotAllowed(str(request.method))
         if call.http.source is RequestSource.QUERY:
-            data: Any = request.query_params.dict()
+            data: Any = query_request(call.request, request.query_params)
         else:
             data = request.data
         user = request.user
@@ -135,5 +136,6 @@ class Controller(ViewSet):
             handler=self.handler(call),
             job_id=meta.get("HTTP_JOB_ID") or new_job_id(),
             caused_by=meta.get("HTTP_CAUSED_BY"),
+            client_address=client_address(request),
         )
         return Response(result, status=call.http.success_status)

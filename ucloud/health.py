@@ -1,13 +1,23 @@
-"""``GET /status``: the services served here and the dependencies they use.
+"""``GET /status``: the services served here and the dependencies they use;
+``GET /status/live``: the process answers, nothing else is asked.
 
-200 when every dependency answers, 503 when one does not. ``database`` is
+``/status`` is readiness (route traffic here?), ``/status/live`` liveness
+(restart me?): a database outage makes every unit unready, and restarting
+them would not bring the database back.
+
+``/status``: 200 when every dependency answers, 503 when one does not. ``database`` is
 OK when the alias of every served service answers; when the served services
-use more than one alias, ``aliases`` details each of them::
+use more than one alias, ``aliases`` details each of them. ``events`` (with
+an events Redis) reports the Redis of the streams and, per consumer group
+served here and stream, what is pending and lagging (lag is information,
+not a failure)::
 
     {"status": "ok", "services": ["accounts", "files"],
      "dependencies": {"database": {"ok": true}, "redis": {"ok": true}}}
     "database": {"ok": false, "aliases": {"default": {"ok": true},
                  "files": {"ok": false, "error": "OperationalError"}}}
+    "events": {"ok": true, "groups": {"notifications": {"files.events":
+               {"consumers": 2, "pending": 0, "lag": 0, "oldest_age_s": null, ...}}}}
 """
 
 from __future__ import annotations
@@ -16,10 +26,17 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 
 from ucloud import registry, topology
 from ucloud.databases import aliases_for
+from ucloud.errors import error_response
+from ucloud.events import broker
+from ucloud.events.lag import group_lags
+from ucloud.events.relay import events_eager
+from ucloud.events.tasks import services_with_event_tables
+from ucloud.exceptions import MethodNotAllowed
 from ucloud.service import DATABASE, REDIS
 from ucloud.settings import ucloud_settings
 
@@ -80,14 +97,37 @@ def dependencies_in_use() -> set[str]:
     return features
 
 
-@require_GET
+def check_events(served: frozenset[str]) -> dict[str, Any]:
+    """The events Redis, and the lag of the consumer groups served here."""
+    try:
+        lags = group_lags(broker.connect(), groups=served)
+    except Exception as exc:  # refused, timeout: the streams are unreachable
+        return {"ok": False, "error": type(exc).__name__}
+    groups: dict[str, dict[str, Any]] = {}
+    for row in lags:
+        groups.setdefault(row.group, {})[row.stream] = row.as_dict()
+    return {"ok": True, "groups": groups}
+
+
+def uses_events(served: frozenset[str]) -> bool:
+    return not events_eager() and any(name in served for name in services_with_event_tables())
+
+
+@csrf_exempt  # it changes nothing; other methods get the kit's 405, not a CSRF page
 def status(request: HttpRequest) -> JsonResponse:
+    if request.method not in ("GET", "HEAD"):
+        response = error_response(MethodNotAllowed(f"{request.method} /status: use GET or HEAD"))
+        response["Allow"] = "GET, HEAD"
+        return response
     used = dependencies_in_use()
     dependencies: dict[str, dict[str, Any]] = {}
     if DATABASE in used:
         dependencies[DATABASE] = check_databases(database_aliases_in_use())
     if REDIS in used:
         dependencies[REDIS] = check_redis(str(ucloud_settings.REDIS_URL))
+    served = topology.served_services()
+    if uses_events(served):
+        dependencies["events"] = check_events(served)
     healthy = all(dep["ok"] for dep in dependencies.values())
     body = {
         "status": "ok" if healthy else "unavailable",
@@ -95,3 +135,9 @@ def status(request: HttpRequest) -> JsonResponse:
         "dependencies": dependencies,
     }
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@require_safe
+def live(request: HttpRequest) -> JsonResponse:
+    """200 as long as the process serves requests; touches no dependency."""
+    return JsonResponse({"status": "alive"})

@@ -20,7 +20,7 @@ import re
 import tempfile
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 
 from ucloud.settings import ucloud_settings
 
@@ -170,3 +171,11 @@ def reset() -> None:
     """Forget loaded keys (after settings change, or keys rotated on disk)."""
     _load_private.cache_clear()
     _load_public.cache_clear()
+
+
+def _reset_on_change(*, setting: str, **kwargs: Any) -> None:
+    if setting == "UCLOUD":
+        reset()
+
+
+setting_changed.connect(_reset_on_change)

@@ -14,6 +14,9 @@ import uuid
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
+# The fence table of distributed locks lives with the locks; the app is this one.
+from ucloud.locks.models import LockFence  # noqa: F401
+
 
 class OutboxEvent(models.Model):
     """An event produced in the same transaction as the state change it tells of."""
@@ -22,10 +25,21 @@ class OutboxEvent(models.Model):
     stream = models.CharField(max_length=200)
     key = models.CharField(max_length=200)
     payload = models.JSONField(encoder=DjangoJSONEncoder)
+    # Fingerprint of the payload serializer the producer validated with;
+    # consumers with the same one need not validate the payload again.
+    contract = models.CharField(max_length=32, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    # Set once the event is on the broker (or delivered, in eager mode);
-    # rows are kept for the retention period so that events can be replayed.
+    # Set once the event is on its Redis stream (or, in eager mode, handled
+    # by every consumer group of the stream); rows are kept for the
+    # retention period so that events can be replayed.
     relayed_at = models.DateTimeField(null=True, blank=True)
+    # Eager mode (no broker): the process delivers the event to the groups
+    # it serves. Failed attempts so far, when the next one is due, and when
+    # those groups were done with it (other groups may still wait for a
+    # broker, with relayed_at unset).
+    eager_attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    eager_retry_at = models.DateTimeField(null=True, blank=True)
+    eager_done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -34,7 +48,12 @@ class OutboxEvent(models.Model):
                 fields=["id"],
                 condition=models.Q(relayed_at__isnull=True),
                 name="ucloud_outbox_pending",
-            )
+            ),
+            models.Index(
+                fields=["id"],
+                condition=models.Q(relayed_at__isnull=True, eager_done_at__isnull=True),
+                name="ucloud_outbox_eager_pending",
+            ),
         ]
 
     def __str__(self) -> str:

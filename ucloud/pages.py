@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.core.validators import RegexValidator
 from django.db.models import Model, QuerySet
 from rest_framework import serializers
 
@@ -22,9 +23,19 @@ M = TypeVar("M", bound=Model)
 MAX_ITEMS_PER_PAGE = 250
 
 
+# Tokens are the last id seen, as digits; the pattern is in the contract (and
+# the OpenAPI document) so that a malformed token is a field error.
+TOKEN_PATTERN = r"^[0-9]{1,19}\Z"
+
+
 class BrowseRequest(serializers.Serializer):
     items_per_page = serializers.IntegerField(min_value=1, max_value=MAX_ITEMS_PER_PAGE, default=50)
-    next = serializers.CharField(required=False, allow_null=True, allow_blank=False)
+    next = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=False,
+        validators=[RegexValidator(TOKEN_PATTERN, message="Not a valid page token.")],
+    )
 
 
 _pages: dict[type[serializers.Serializer], type[serializers.Serializer]] = {}
@@ -54,6 +65,8 @@ def _after_id(token: str) -> int:
             error_code="invalid_request",
             errors={"next": ["Not a valid page token."]},
         )
+    # Django answers a value past the id column's range (e.g. 19 nines) without
+    # sending it to the database: nothing follows it (all precede it).
     return value
 
 

@@ -10,32 +10,25 @@ behaves the same whichever transport delivered it::
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.http import Http404
 from rest_framework.exceptions import ValidationError
 
 from ucloud import audit
+from ucloud.bindings import RequestSource
 from ucloud.calls import CallDescription
 from ucloud.context import CallContext
-from ucloud.exceptions import (
-    BadRequest,
-    Forbidden,
-    InternalServerError,
-    NotFound,
-    RPCException,
-    Unauthorized,
-)
-from ucloud.prepared import represent, validate_data
+from ucloud.declared_errors import warn_if_undeclared
+from ucloud.errors import as_rpc_exception, invalid_request
+from ucloud.exceptions import Forbidden, Unauthorized
+from ucloud.prepared import prepared, represent, validate_data
 from ucloud.principal import Principal
+from ucloud.request_data import body_errors
 from ucloud.roles import Role
-
-logger = logging.getLogger("ucloud.rpc")
+from ucloud.transaction_guard import CallInProgress
 
 Handler = Callable[[CallContext], Any]
 
@@ -74,27 +67,23 @@ def _check_caller(call: CallDescription, principal: Principal) -> None:
 
 
 def validate(call: CallDescription, data: Any) -> Any:
+    """The validated request; a body with fields the request does not
+    declare, or values of another JSON type, is refused too
+    (``ucloud.request_data``)."""
+    data = {} if data is None else data
+    errors: dict[str, Any] = {}
+    validated = None
     try:
-        return validate_data(call.request, {} if data is None else data)
+        validated = validate_data(call.request, data)
     except ValidationError as exc:
-        raise BadRequest(
-            "Invalid request", error_code="invalid_request", errors=exc.detail
-        ) from exc
-
-
-def _as_rpc_exception(exc: Exception, call: CallDescription) -> RPCException:
-    if isinstance(exc, RPCException):
-        return exc
-    if isinstance(exc, ValidationError):
-        return BadRequest("Invalid request", error_code="invalid_request", errors=exc.detail)
-    if isinstance(exc, (Http404, ObjectDoesNotExist)):
-        return NotFound()
-    if isinstance(exc, PermissionDenied):
-        return Forbidden()
-    # Unknown failures are logged here with their traceback and cross the
-    # boundary without internals.
-    logger.exception("Unhandled error in %s", call.full_name)
-    return InternalServerError()
+        detail = exc.detail
+        errors = detail if isinstance(detail, dict) else {"non_field_errors": detail}
+    strict: dict[str, Any] = {}
+    if call.http.source is RequestSource.BODY:
+        strict = body_errors(prepared(call.request), data)
+    if not errors and not strict:
+        return validated
+    raise invalid_request({**errors, **strict})
 
 
 def execute(
@@ -105,18 +94,24 @@ def execute(
     handler: Handler,
     job_id: str,
     caused_by: str | None = None,
+    client_address: str | None = None,
 ) -> Any:
     """Run ``call`` for ``principal``; return response data or raise ``RPCException``."""
     started = time.perf_counter()
     status = call.http.success_status
+    # Warns (outside the error mapping) of a call joining another service's transaction.
+    in_progress = CallInProgress(call)
     try:
         authorize(call, principal)
         request = validate(call, data)
-        ctx = CallContext(call, request, principal, job_id, caused_by)
-        return represent(call.response, handler(ctx))
+        ctx = CallContext(call, request, principal, job_id, caused_by, client_address)
+        with in_progress:
+            result = handler(ctx)
+        return represent(call.response, result)
     except Exception as exc:
-        error = _as_rpc_exception(exc, call)
+        error = as_rpc_exception(exc, where=f"in {call.full_name}")
         status = error.status
+        warn_if_undeclared(call, error)
         if error is exc:
             raise
         raise error from exc

@@ -18,14 +18,16 @@ instance per call, as plain DRF would.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from rest_framework import serializers
+
+S = TypeVar("S", bound=serializers.BaseSerializer)
 
 _instances: dict[type[serializers.BaseSerializer], serializers.BaseSerializer] = {}
 
 
-def prepared(serializer_class: type[serializers.BaseSerializer]) -> serializers.BaseSerializer:
+def prepared(serializer_class: type[S]) -> S:
     """The one shared instance of ``serializer_class``, its fields bound."""
     instance = _instances.get(serializer_class)
     if instance is None:
@@ -34,7 +36,7 @@ def prepared(serializer_class: type[serializers.BaseSerializer]) -> serializers.
         _ = getattr(instance, "fields", None)
         # Two threads may both get here; either instance serves.
         instance = _instances.setdefault(serializer_class, instance)
-    return instance
+    return cast(S, instance)
 
 
 def _is_prepared(serializer_class: type[serializers.BaseSerializer]) -> bool:

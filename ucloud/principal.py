@@ -5,6 +5,7 @@ that onward calls are checked as the same user::
 
     ctx.principal.username, ctx.principal.role, ctx.principal.has_scope("files.create:write")
     ctx.principal.service      # "files" for the files service's principal, else None
+    ctx.principal.via          # ("notifications",): services that forwarded it here
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ class Principal:
     # The bearer token the principal was read from (or minted for), so that
     # calls made on its behalf over HTTP can present it again.
     token: str | None = field(default=None, repr=False, compare=False)
+    # Whom that token is meant for: a service, or "ucloud" (user tokens).
+    audience: str | None = field(default=None, repr=False, compare=False)
+    # The services that forwarded this principal, first to last: a service
+    # calling on behalf of the SERVICE principal that called it.
+    via: tuple[str, ...] = ()
 
     def has_scope(self, scope: str) -> bool:
         """True when a scope like ``files.create:write`` is granted.

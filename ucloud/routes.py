@@ -3,15 +3,26 @@
 One route per path; its HTTP methods dispatch to the calls bound there::
 
     urlpatterns = [*api_urlpatterns()]   # api/files, api/files/browse, ...
+
+When ``UCLOUD["SERVICES"]`` names a service that is not installed, every
+``/api/`` path answers 503 naming the mistake instead: building the URL
+configuration must not fail, or ``manage.py check`` would stop with a
+traceback before it can report the setting as ``ucloud.E005``.
 """
 
 from __future__ import annotations
 
-from django.urls import URLPattern, path
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, JsonResponse
+from django.urls import URLPattern, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
 from ucloud import registry, topology
 from ucloud.calls import CallDescription
 from ucloud.controllers import Controller, implementations
+from ucloud.exceptions import ServiceUnavailable
 
 
 def _routes() -> dict[str, tuple[type[Controller], dict[str, CallDescription]]]:
@@ -36,9 +47,23 @@ def _routes() -> dict[str, tuple[type[Controller], dict[str, CallDescription]]]:
     return routes
 
 
+def _misconfigured(why: str) -> URLPattern:
+    error = ServiceUnavailable(why, error_code="misconfigured")
+
+    @csrf_exempt
+    def answer(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        return JsonResponse(error.body(), status=error.status)
+
+    return re_path(r"^api/", answer, name="ucloud-misconfigured")
+
+
 def api_urlpatterns() -> list[URLPattern]:
+    try:
+        routes = _routes()
+    except ImproperlyConfigured as exc:
+        return [_misconfigured(str(exc))]
     patterns = []
-    for route, (controller, calls) in sorted(_routes().items()):
+    for route, (controller, calls) in sorted(routes.items()):
         methods = sorted(calls)
         # Only the bound methods are allowed, so that an implementation named
         # like an HTTP verb (``delete``) is never dispatched to directly.

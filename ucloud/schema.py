@@ -8,9 +8,12 @@ the call bound to that route and HTTP method::
     # POST /api/files -> operationId "files.create", tags ["files"], x-ucloud-roles ...
 
 Request bodies and query parameters come from the request serializer,
-responses from the response serializer plus the kit's error body
-(``RPCError``); roles, access, scope, audit and the services allowed to call
-(``x-ucloud-callers``, when restricted) are vendor extensions
+responses from the response serializer plus one response per error status
+the call may answer (``ucloud.declared_errors``: the declared errors and the
+implied 400, 401, 403), each with the kit's error body (``RPCError``) and a
+description listing its error codes (also ``x-ucloud-errors``); roles, access,
+scope, audit and the services allowed to call (``x-ucloud-callers``, when
+restricted) are vendor extensions
 (``x-ucloud-*``) and are repeated in the description for readers.
 """
 
@@ -20,14 +23,20 @@ from typing import TYPE_CHECKING, Any, cast
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import build_bearer_security_scheme_object, build_media_type_object
+from drf_spectacular.plumbing import (
+    build_bearer_security_scheme_object,
+    build_media_type_object,
+    force_instance,
+)
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from ucloud import registry
 from ucloud.bindings import RequestSource
 from ucloud.calls import CallDescription
-from ucloud.roles import Role, Roles
+from ucloud.declared_errors import answerable_errors
+from ucloud.exceptions import DeclaredError
+from ucloud.roles import Role
 
 if TYPE_CHECKING:
     from ucloud.controllers import Controller
@@ -73,9 +82,35 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
         return scheme
 
 
+# Text DRF refuses whatever its length: a NUL character anywhere; with
+# ``trim_whitespace``, a value of only whitespace (it is blank once trimmed).
+# Python's ``\s`` is exactly what ``str.strip`` removes.
+ANY_TEXT = r"^[^\u0000]*$"
+TEXT_WITH_CONTENT = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+
+
+def document_request_limits(field: serializers.Field, schema: dict[str, Any]) -> None:
+    """Add to a request field's schema what its validation enforces and
+    drf-spectacular leaves out, so that every request the document allows is
+    accepted: non-blank text, no NUL characters, non-empty lists."""
+    if isinstance(field, serializers.CharField) and schema.get("type") == "string":
+        if not field.allow_blank:
+            schema["minLength"] = max(schema.get("minLength", 0), 1)
+        if "pattern" not in schema and "format" not in schema:
+            content = field.trim_whitespace and not field.allow_blank
+            schema["pattern"] = TEXT_WITH_CONTENT if content else ANY_TEXT
+    elif isinstance(field, serializers.ListField) and not field.allow_empty:
+        schema["minItems"] = max(schema.get("minItems", 0), 1)
+
+
 def role_names(roles: frozenset[Role]) -> list[str]:
     """Role names in declaration order (GUEST, USER, ADMIN, SERVICE), for stable output."""
     return [role.value for role in Role if role in roles]
+
+
+def _describe(errors: list[DeclaredError]) -> str:
+    """One line per error code the status stands for, as Markdown."""
+    return "\n".join(f"- `{error.error_code}`: {error.description}" for error in errors)
 
 
 def _camel(label: str) -> str:
@@ -126,6 +161,10 @@ class CallSchema(AutoSchema):
         }
         if call.callers is not None:
             extensions["x-ucloud-callers"] = sorted(call.callers)
+        extensions["x-ucloud-errors"] = [
+            {"status": e.status, "error_code": e.error_code, "description": e.description}
+            for e in answerable_errors(call)
+        ]
         return extensions
 
     def get_override_parameters(self) -> list[Any]:
@@ -167,33 +206,12 @@ class CallSchema(AutoSchema):
         success: Any = EMPTY_OBJECT if not call.response().fields else call.response
         responses: dict[int, OpenApiResponse] = {
             call.http.success_status: OpenApiResponse(success, description="Success."),
-            400: OpenApiResponse(
-                RPCError,
-                description="The request is malformed or invalid; `errors` lists field errors.",
-            ),
         }
-        if Role.GUEST not in call.roles:
-            responses[401] = OpenApiResponse(
-                RPCError, description="No bearer token, or the token is invalid or expired."
-            )
-        refused = Roles.AUTHENTICATED - call.roles
-        if call.callers is not None:
-            responses[403] = OpenApiResponse(
-                RPCError,
-                description=(
-                    f"The caller's role is not allowed (only {', '.join(role_names(call.roles))}),"
-                    f" a service other than {', '.join(sorted(call.callers))} called"
-                    f" (`caller_not_allowed`), or the token lacks the scope `{call.scope}`."
-                ),
-            )
-        elif refused:
-            responses[403] = OpenApiResponse(
-                RPCError,
-                description=(
-                    f"The caller's role is not allowed (only {', '.join(role_names(call.roles))}),"
-                    f" or the token lacks the scope `{call.scope}`."
-                ),
-            )
+        by_status: dict[int, list[DeclaredError]] = {}
+        for error in answerable_errors(call):
+            by_status.setdefault(error.status, []).append(error)
+        for status, errors in sorted(by_status.items()):
+            responses[status] = OpenApiResponse(RPCError, description=_describe(errors))
         return responses
 
     def get_auth(self) -> list[dict[str, Any]]:
@@ -204,6 +222,22 @@ class CallSchema(AutoSchema):
         if Role.GUEST in roles:
             auth.append({})  # the empty requirement: callable without a token
         return auth
+
+    def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
+        # After the base class has turned the fields' validators into limits.
+        schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
+        if direction != "request":
+            return schema
+        instance = force_instance(serializer)
+        for field in instance.fields.values():
+            field_schema = schema["properties"].get(field.field_name)
+            if field_schema is not None:
+                document_request_limits(field, field_schema)
+        if type(instance) is self.call.request and instance.fields:
+            # The pipeline refuses a body field the request does not declare
+            # (a request without fields stays "no body" in the document).
+            schema["additionalProperties"] = False
+        return schema
 
     def get_serializer_name(self, serializer: serializers.Serializer, direction: str) -> str:
         """Component name, prefixed by the owning service (``FilesFile``).

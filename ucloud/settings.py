@@ -36,6 +36,15 @@ DEFAULTS: dict[str, Any] = {
     "ACCESS_TOKEN_LIFETIME": 600,
     "REFRESH_TOKEN_LIFETIME": 60 * 60 * 24 * 14,
     "SERVICE_TOKEN_LIFETIME": 600,
+    # Failed logins allowed per username and per client address within the
+    # window (seconds) before accounts.login answers 429.
+    "LOGIN_FAILURES_PER_USERNAME": 10,
+    "LOGIN_FAILURES_PER_ADDRESS": 50,
+    "LOGIN_THROTTLE_WINDOW": 600,
+    # Proxies (addresses or networks) whose X-Forwarded-For names the client.
+    "TRUSTED_PROXIES": (),
+    # Request bodies nesting arrays or objects deeper than this are a 400.
+    "MAX_JSON_DEPTH": 64,
     # Seconds; a connect failure maps to 502, a timeout to 504.
     "HTTP_CONNECT_TIMEOUT": 5.0,
     "HTTP_READ_TIMEOUT": 30.0,
@@ -49,10 +58,24 @@ DEFAULTS: dict[str, Any] = {
     # when REDIS_URL is set, else PostgreSQL when that is the default
     # database, else a process-local lock.
     "LOCK_BACKEND": None,
-    # Events: None derives eager mode from the absence of CELERY_BROKER_URL.
+    # The Redis holding the event streams; None means CELERY_BROKER_URL when
+    # that is a Redis URL. Without either, events are delivered eagerly.
+    "EVENTS_URL": None,
+    # Events: None derives eager mode from the absence of an events Redis.
     "EVENTS_EAGER": None,
-    # Most events in one broker message (and one batched processor call).
+    # Most events read per partition at once (and one batched processor call).
     "STREAM_BATCH_SIZE": 500,
+    # Redis streams per event stream; the events of one key share one, and
+    # each is consumed by one consumer of a group at a time. Changing it
+    # moves keys between partitions: drain the streams first.
+    "STREAM_PARTITIONS": 16,
+    # Entries kept per partition (XADD MAXLEN ~): more than any group lags.
+    "STREAM_RETENTION": 20_000,
+    # Seconds a consumer's lease on a partition lasts without renewal: how
+    # long the partitions of a killed consumer wait before another takes them.
+    "STREAM_LEASE_TTL": 10.0,
+    # Longest wait of one blocking read (seconds).
+    "STREAM_BLOCK": 1.0,
     # Attempts per event before it becomes a dead letter.
     "STREAM_MAX_ATTEMPTS": 5,
     # Seconds before the 2nd attempt, doubling per attempt up to the max.
@@ -114,13 +137,11 @@ ucloud_settings = UcloudSettings()
 def _reload(*, setting: str, **kwargs: Any) -> None:
     if setting in ("UCLOUD", "SECRET_KEY"):
         ucloud_settings.reload()
-        # Caches derived from settings (transports, HTTP client) follow.
-        from ucloud import keys, tokens, topology
+        # Caches derived from settings (transports, HTTP client) follow;
+        # keys and tokens subscribe to setting_changed themselves.
+        from ucloud import topology
 
         topology.reset()
-        keys.reset()
-        # Cached SERVICE tokens were signed with the old key or lifetime.
-        tokens.service_tokens.clear()
 
 
 setting_changed.connect(_reload)

@@ -6,8 +6,12 @@ and are good at every service. SERVICE tokens name their caller
 accepts them only for calls of that service::
 
     token = mint_access_token("alice", Role.USER)
-    token = service_token("files", audience="accounts")   # cached, renewed at half-life
-    principal = decode_access_token(token, audiences={"accounts"})
+    token = mint_service_token("files", audience="accounts")
+    principal = decode_access_token(token, audiences={"accounts"})   # cached per token
+
+A service acting for a SERVICE principal that called it presents a token of
+its own that carries the caller's (``mint_forwarded_token``); the callee sees
+the original principal, with the forwarding services in ``principal.via``.
 
 Signing follows ``UCLOUD["KEYS_DIR"]``. With it, tokens are EdDSA-signed by
 the private key of the service they come from (``ucloud.keys``), and checked
@@ -22,11 +26,13 @@ import threading
 import time
 import uuid
 from collections.abc import Collection
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jwt
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 
 from ucloud import keys, registry, topology
 from ucloud.exceptions import Unauthorized
@@ -41,6 +47,8 @@ ACCESS = "access"
 REFRESH = "refresh"
 KEY_ALGORITHM = "EdDSA"
 _REQUIRED = ["exp", "iat", "sub", "typ", "aud"]
+# Most services a principal may be forwarded through (tokens nest per hop).
+MAX_FORWARDS = 4
 
 
 def _signing_key(signer: str) -> tuple[Any, str, dict[str, str]]:
@@ -90,8 +98,9 @@ def mint_access_token(username: str, role: Role, scopes: tuple[str, ...] = ALL_S
     return _mint(claims, ucloud_settings.ACCESS_TOKEN_LIFETIME, signer=ucloud_settings.AUTH_SERVICE)
 
 
-def mint_refresh_token(username: str) -> str:
-    claims = {"sub": username, "typ": REFRESH, "aud": USER_AUDIENCE}
+def mint_refresh_token(username: str, *, jti: str, family: str) -> str:
+    """A refresh token with the id and family the auth service recorded for it."""
+    claims = {"sub": username, "typ": REFRESH, "aud": USER_AUDIENCE, "jti": jti, "fam": family}
     return _mint(
         claims, ucloud_settings.REFRESH_TOKEN_LIFETIME, signer=ucloud_settings.AUTH_SERVICE
     )
@@ -108,6 +117,27 @@ def mint_service_token(service: str, *, audience: str) -> str:
         "aud": audience,
     }
     return _mint(claims, ucloud_settings.SERVICE_TOKEN_LIFETIME, signer=service)
+
+
+def mint_forwarded_token(principal: Principal, *, forwarder: str, audience: str) -> str:
+    """A SERVICE token of ``forwarder`` for ``audience``, acting for ``principal``.
+
+    It carries the token ``principal`` presented to ``forwarder`` (claim
+    ``obo``), so that the callee sees that principal and can check that it
+    really called ``forwarder``. It expires with the carried token.
+    """
+    if principal.token is None:
+        raise ValueError("Only a principal that presented a token can be forwarded")
+    claims = {
+        "sub": f"_{forwarder}",
+        "svc": forwarder,
+        "role": Role.SERVICE.value,
+        "scopes": list(ALL_SCOPES),
+        "typ": ACCESS,
+        "aud": audience,
+        "obo": principal.token,
+    }
+    return _mint(claims, ucloud_settings.SERVICE_TOKEN_LIFETIME, signer=forwarder)
 
 
 def _invalid(why: str) -> Unauthorized:
@@ -181,10 +211,40 @@ def _principal(claims: dict[str, Any], token: str) -> Principal:
     if role is Role.SERVICE and claims["sub"] != f"_{claims.get('svc')}":
         raise _invalid("SERVICE token subject does not match its service")
     scopes = claims.get("scopes") or ()
-    return Principal(str(claims["sub"]), role, tuple(scopes), token=token)
+    return Principal(
+        str(claims["sub"]), role, tuple(scopes), token=token, audience=str(claims["aud"])
+    )
 
 
-def _check_audience(principal: Principal, audience: str, audiences: Collection[str]) -> None:
+def _verify(token: str, depth: int = 0) -> tuple[Principal, float]:
+    """The principal of ``token`` and when it expires, audience not checked.
+
+    A forwarded token (``obo``) stands for the principal of the token it
+    carries, which must have been given to the forwarding service: a service
+    can only act for those who called it, and only while their token lives.
+    """
+    claims = _decode(token, ACCESS)
+    principal = _principal(claims, token)
+    expires = float(claims["exp"])
+    carried = claims.get("obo")
+    if carried is None:
+        return principal, expires
+    forwarder = principal.service
+    if forwarder is None or not isinstance(carried, str):
+        raise _invalid("Only a SERVICE token can carry a forwarded principal")
+    if depth >= MAX_FORWARDS:
+        raise _invalid(f"Principal forwarded more than {MAX_FORWARDS} times")
+    acting, carried_expires = _verify(carried, depth + 1)
+    if acting.role is not Role.SERVICE or acting.audience != forwarder:
+        raise _invalid(f"{forwarder} forwards a token that was not given to it")
+    forwarded = replace(
+        acting, token=token, audience=principal.audience, via=(*acting.via, forwarder)
+    )
+    return forwarded, min(expires, carried_expires)
+
+
+def _check_audience(principal: Principal, audiences: Collection[str]) -> None:
+    audience = principal.audience
     if principal.role is not Role.SERVICE:
         if audience != USER_AUDIENCE:
             raise Unauthorized(
@@ -200,6 +260,43 @@ def _check_audience(principal: Principal, audience: str, audiences: Collection[s
         )
 
 
+class _VerifiedTokens:
+    """Principals of tokens checked before, until their tokens expire.
+
+    Signature, issuer, type and claims are checked once per token; expiry
+    and audience are checked on every use, so a cached token fails exactly
+    as a fresh one would.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._entries: dict[str, tuple[Principal, float]] = {}
+        # For changes only: evicting iterates, which another change would break.
+        self._lock = threading.Lock()
+
+    def principal(self, token: str) -> Principal:
+        entry = self._entries.get(token)
+        if entry is None:
+            entry = _verify(token)
+            with self._lock:
+                if len(self._entries) >= self.size:
+                    # Drop the oldest entry (dicts keep insertion order).
+                    self._entries.pop(next(iter(self._entries)), None)
+                self._entries[token] = entry
+        principal, expires = entry
+        if expires <= time.time():
+            with self._lock:
+                self._entries.pop(token, None)
+            raise Unauthorized("Token has expired", error_code="token_expired")
+        return principal
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+verified_tokens = _VerifiedTokens()
+
+
 def decode_access_token(
     token: str, *, audiences: Collection[str] | None = None, verify_audience: bool = True
 ) -> Principal:
@@ -210,58 +307,38 @@ def decode_access_token(
     client that passes a token on, never a server, skips the audience
     (``verify_audience=False``): the server it calls checks it.
     """
-    claims = _decode(token, ACCESS)
-    principal = _principal(claims, token)
+    principal = verified_tokens.principal(token)
     if verify_audience:
-        if audiences is None:
-            audiences = topology.served_services()
-        _check_audience(principal, claims["aud"], audiences)
+        _check_audience(principal, topology.served_services() if audiences is None else audiences)
     return principal
 
 
-def decode_refresh_token(token: str) -> str:
-    """The username of a valid refresh token; ``Unauthorized`` otherwise."""
+@dataclass(frozen=True)
+class RefreshClaims:
+    username: str
+    # The token's id, and the family of tokens rotated from one login.
+    jti: str
+    family: str
+
+
+def decode_refresh_token(token: str) -> RefreshClaims:
+    """The claims of a validly signed, unexpired refresh token; ``Unauthorized`` otherwise.
+
+    Whether it was rotated or revoked since is the auth service's business.
+    """
     claims = _decode(token, REFRESH)
     if claims["aud"] != USER_AUDIENCE:
         raise Unauthorized("Refresh token has a wrong audience", error_code="wrong_audience")
-    return str(claims["sub"])
+    family = claims.get("fam")
+    if not isinstance(family, str) or not isinstance(claims.get("jti"), str):
+        raise _invalid("Refresh token has no id or family")
+    return RefreshClaims(str(claims["sub"]), claims["jti"], family)
 
 
-class _ServiceTokens:
-    """One SERVICE token per (caller, audience), re-minted before it expires."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._cache: dict[tuple[str, str], tuple[float, str]] = {}
-
-    def get(self, service: str, audience: str) -> str:
-        now = time.monotonic()
-        cached = self._cache.get((service, audience))
-        if cached and cached[0] > now:
-            return cached[1]
-        with self._lock:
-            token = mint_service_token(service, audience=audience)
-            # Renew at half-life so that a token in flight never expires.
-            lifetime = ucloud_settings.SERVICE_TOKEN_LIFETIME
-            self._cache[(service, audience)] = (now + lifetime / 2, token)
-            return token
-
-    def clear(self) -> None:
-        self._cache.clear()
+def _forget_cached_tokens(*, setting: str, **kwargs: Any) -> None:
+    # Tokens were minted and checked with the old keys, secret or lifetimes.
+    if setting in ("UCLOUD", "SECRET_KEY"):
+        verified_tokens.clear()
 
 
-service_tokens = _ServiceTokens()
-
-
-def service_token(service: str, *, audience: str) -> str:
-    """The token ``service`` presents when it calls ``audience`` over HTTP."""
-    return service_tokens.get(service, audience)
-
-
-def service_principal(service: str) -> Principal:
-    """The SERVICE-role principal a service uses to call on its own behalf.
-
-    It carries no token: in-process calls need none, and the HTTP transport
-    mints one per target service (``service_token``).
-    """
-    return Principal(f"_{service}", Role.SERVICE, ALL_SCOPES)
+setting_changed.connect(_forget_cached_tokens)

@@ -2,8 +2,9 @@
 
 ``InProcessTransport`` runs the pipeline directly (no HTTP, no JSON);
 ``HttpTransport`` sends the call to the service's URL with one pooled
-keep-alive ``httpx.Client`` per process, presenting a token meant for that
-service (``bearer_token``). Callers never pick one by hand::
+keep-alive ``httpx.Client`` per process. Both present the token
+``ucloud.credentials.bearer_token`` picks for the target service, and the
+callee checks it the same way. Callers never pick a transport by hand::
 
     transport_for(FileDescriptions.create).call(call, request, client)
 """
@@ -19,14 +20,15 @@ import httpx
 from rest_framework.utils.encoders import JSONEncoder
 
 from ucloud import registry, topology
+from ucloud.authentication import authenticate
 from ucloud.bindings import RequestSource
 from ucloud.calls import CallDescription
 from ucloud.controllers import handler_for
-from ucloud.exceptions import BadGateway, GatewayTimeout, RPCException
+from ucloud.credentials import bearer_token
+from ucloud.errors import error_from_response
+from ucloud.exceptions import BadGateway, GatewayTimeout
 from ucloud.pipeline import execute, new_job_id
-from ucloud.principal import Principal
 from ucloud.settings import ucloud_settings
-from ucloud.tokens import may_sign_as, service_token
 
 if TYPE_CHECKING:
     from ucloud.client import RPCClient
@@ -37,16 +39,26 @@ class Transport(Protocol):
 
 
 class InProcessTransport:
-    """Runs the call's pipeline in this process and thread."""
+    """Runs the call's pipeline in this process and thread.
+
+    The callee checks the token the caller presents exactly as an HTTP
+    server would (``authenticate``); only the wire is skipped.
+    """
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.audiences = frozenset({service})
 
     def call(self, call: CallDescription, request: Any, client: RPCClient) -> Any:
+        token = bearer_token(client.principal, self.service, forwarded_by=client.forwarded_by)
         return execute(
             call,
             request,
-            client.principal,
+            authenticate(token, audiences=self.audiences),
             handler=handler_for(call),
             job_id=new_job_id(),
             caused_by=client.caused_by,
+            client_address=client.client_address,
         )
 
 
@@ -90,37 +102,6 @@ shared_http_client = _SharedHttpClient()
 _encoder = JSONEncoder()
 
 
-def _error_from_response(response: httpx.Response, service: str) -> RPCException:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and "why" in body:
-        return RPCException(
-            str(body["why"]),
-            response.status_code,
-            str(body.get("error_code") or "remote_error"),
-            errors=body.get("errors"),
-        )
-    why = f"{service} answered {response.status_code} {response.reason_phrase}"
-    return RPCException(why, response.status_code, "remote_error")
-
-
-def bearer_token(principal: Principal, audience: str) -> str | None:
-    """The token ``principal`` presents to the service ``audience``.
-
-    A user's own token goes as it is (it is good at every service). A
-    service gets a token minted for this audience, so that the callee can
-    refuse it anywhere else; a SERVICE token this process cannot mint again
-    (another service's, received in a request) is passed on as it is, and
-    the callee judges its audience.
-    """
-    service = principal.service
-    if service is not None and (principal.token is None or may_sign_as(service)):
-        return service_token(service, audience=audience)
-    return principal.token
-
-
 class HttpTransport:
     """Sends calls to ``base_url`` as the principal of the client."""
 
@@ -130,11 +111,14 @@ class HttpTransport:
 
     def call(self, call: CallDescription, request: Any, client: RPCClient) -> Any:
         headers = {"Job-Id": new_job_id(), "Accept": "application/json"}
-        token = bearer_token(client.principal, self.service)
+        token = bearer_token(client.principal, self.service, forwarded_by=client.forwarded_by)
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if client.caused_by:
             headers["Caused-By"] = client.caused_by
+        if client.client_address:
+            # Believed by the callee only when this process is a trusted proxy.
+            headers["X-Forwarded-For"] = client.client_address
         url = f"{self.base_url}/{call.path}"
         params = content = None
         if call.http.source is RequestSource.QUERY:
@@ -151,14 +135,20 @@ class HttpTransport:
         except httpx.TransportError as exc:
             raise BadGateway(f"{self.service} is unreachable at {self.base_url}: {exc}") from exc
         if response.status_code >= 400:
-            raise _error_from_response(response, self.service)
+            raise error_from_response(
+                response.status_code,
+                response.content,
+                response.headers,
+                service=self.service,
+                reason=response.reason_phrase,
+            )
         try:
             return json.loads(response.content) if response.content else None
         except ValueError as exc:
             raise BadGateway(f"{self.service} answered with malformed JSON") from exc
 
 
-_in_process = InProcessTransport()
+_in_process: dict[str, InProcessTransport] = {}
 _http: dict[str, HttpTransport] = {}
 
 
@@ -167,7 +157,10 @@ def transport_for(call: CallDescription, force_http: bool | None = None) -> Tran
     if force_http is None:
         force_http = ucloud_settings.FORCE_HTTP
     if not force_http and topology.is_served(service):
-        return _in_process
+        local = _in_process.get(service)
+        if local is None:
+            local = _in_process[service] = InProcessTransport(service)
+        return local
     transport = _http.get(service)
     if transport is None:
         transport = _http[service] = HttpTransport(service, topology.service_url(service))

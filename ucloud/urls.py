@@ -1,4 +1,4 @@
-"""URLs of the kit: generated API routes, ``/status``, the OpenAPI schema.
+"""URLs of the kit: generated API routes, ``/status`` (and ``/status/live``), the OpenAPI schema.
 
 Include it at the root of the project::
 
@@ -11,11 +11,12 @@ from django.urls import URLPattern, URLResolver, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from ucloud.errors import api_not_found
-from ucloud.health import status
+from ucloud.health import live, status
 from ucloud.routes import api_urlpatterns
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("status", status, name="ucloud-status"),
+    path("status/live", live, name="ucloud-live"),
     path("api/schema/", SpectacularAPIView.as_view(), name="ucloud-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="ucloud-schema"), name="ucloud-docs"),
     *api_urlpatterns(),

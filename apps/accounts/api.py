@@ -1,4 +1,4 @@
-"""The accounts contract: login, token refresh, whoami and user management.
+"""The accounts contract: login, tokens, logout, whoami and user management.
 
 Other services import only this module::
 
@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from ucloud.bindings import HttpBinding, RequestSource, http_create, http_retrieve, http_update
 from ucloud.calls import CallDescriptionContainer, Empty, call
+from ucloud.exceptions import Conflict, NotFound, TooManyRequests, Unauthorized
 from ucloud.roles import Access, Roles
 
 ROLES = ("USER", "ADMIN")
@@ -31,8 +32,9 @@ class RefreshRequest(serializers.Serializer):
     refresh_token = serializers.CharField()
 
 
-class AccessToken(serializers.Serializer):
-    access_token = serializers.CharField()
+class ChangePasswordRequest(serializers.Serializer):
+    old_password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    new_password = serializers.CharField(max_length=4096, trim_whitespace=False)
 
 
 class UserInfo(serializers.Serializer):
@@ -40,14 +42,36 @@ class UserInfo(serializers.Serializer):
     role = serializers.CharField()
 
 
+# What the password validators of the project (AUTH_PASSWORD_VALIDATORS) ask
+# for, stated in the contract so that callers and the OpenAPI document know.
+MIN_PASSWORD_LENGTH = 8
+
+
 class CreateUserRequest(serializers.Serializer):
     username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    password = serializers.CharField(
+        min_length=MIN_PASSWORD_LENGTH, max_length=4096, trim_whitespace=False
+    )
     role = serializers.ChoiceField(choices=ROLES, default="USER")
 
 
 class RetrieveUserRequest(serializers.Serializer):
     username = serializers.CharField(max_length=150)
+
+
+# What presenting a refresh token can be refused with (refresh, logout).
+REFRESH_ERRORS = (
+    Unauthorized.declare(
+        "invalid_token",
+        "The refresh token is malformed, not signed by us, unknown, or its user no longer exists.",
+    ),
+    Unauthorized.declare("token_expired", "The refresh token has expired."),
+    Unauthorized.declare("wrong_audience", "The token is not a refresh token."),
+    Unauthorized.declare("token_revoked", "The refresh token was revoked (logout, password)."),
+    Unauthorized.declare(
+        "token_reused", "The refresh token was used before; its whole family is now revoked."
+    ),
+)
 
 
 class AccountDescriptions(CallDescriptionContainer):
@@ -61,15 +85,46 @@ class AccountDescriptions(CallDescriptionContainer):
         http=http_update("login"),
         audit=True,
         summary="Log in with a username and password",
-        description="Returns an access token and a refresh token; 401 on bad credentials.",
+        description="Returns an access token and a refresh token.",
+        errors=(
+            Unauthorized.declare(
+                "bad_credentials", "Unknown username, wrong password or an inactive user."
+            ),
+            TooManyRequests.declare(
+                "throttled",
+                "Too many failed logins for the username or the client address; "
+                "retry after the Retry-After header's seconds.",
+            ),
+        ),
     )
     refresh = call(
         request=RefreshRequest,
-        response=AccessToken,
+        response=TokenPair,
         roles=Roles.PUBLIC,
-        access=Access.READ,
+        access=Access.READ_WRITE,
         http=http_update("refresh"),
-        summary="Exchange a refresh token for a new access token",
+        summary="Exchange a refresh token for a new access token and refresh token",
+        description="The refresh token is used up.",
+        errors=REFRESH_ERRORS,
+    )
+    logout = call(
+        request=RefreshRequest,
+        response=Empty,
+        roles=Roles.PUBLIC,
+        access=Access.READ_WRITE,
+        http=http_update("logout"),
+        audit=True,
+        summary="Revoke a refresh token and every token rotated from the same login",
+        errors=REFRESH_ERRORS,
+    )
+    change_password = call(
+        request=ChangePasswordRequest,
+        response=Empty,
+        roles=Roles.END_USER,
+        access=Access.READ_WRITE,
+        http=http_update("password"),
+        audit=True,
+        summary="Change the caller's password; revokes all of the caller's refresh tokens",
     )
     whoami = call(
         request=Empty,
@@ -87,7 +142,17 @@ class AccountDescriptions(CallDescriptionContainer):
         http=http_create("users"),
         audit=True,
         summary="Create a user (ADMIN only)",
-        description="409 when the username is taken.",
+        errors=(Conflict.declare("user_exists", "A user with that username exists."),),
+    )
+    deactivate_user = call(
+        request=RetrieveUserRequest,
+        response=UserInfo,
+        roles=Roles.ADMIN,
+        access=Access.READ_WRITE,
+        http=http_update("users/deactivate"),
+        audit=True,
+        summary="Deactivate a user (ADMIN only); revokes all of the user's refresh tokens",
+        errors=(NotFound.declare("unknown_user", "No user with that username."),),
     )
     retrieve_user = call(
         request=RetrieveUserRequest,
@@ -98,4 +163,5 @@ class AccountDescriptions(CallDescriptionContainer):
         access=Access.READ,
         http=http_retrieve("users/retrieve"),
         summary="Look up a user by username (ADMIN and the files service)",
+        errors=(NotFound.declare("unknown_user", "No active user with that username."),),
     )

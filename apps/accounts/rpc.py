@@ -11,11 +11,23 @@ from ucloud.controllers import Controller, implement
 class AccountController(Controller):
     @implement(AccountDescriptions.login)
     def login(self, ctx: CallContext) -> dict[str, str]:
-        return services.user_login(**ctx.request)
+        return services.user_login(**ctx.request, client_address=ctx.client_address)
 
     @implement(AccountDescriptions.refresh)
     def refresh(self, ctx: CallContext) -> dict[str, str]:
         return services.token_refresh(**ctx.request)
+
+    @implement(AccountDescriptions.logout)
+    def logout(self, ctx: CallContext) -> dict[str, str]:
+        services.token_revoke(**ctx.request)
+        return {}
+
+    @implement(AccountDescriptions.change_password)
+    def change_password(self, ctx: CallContext) -> dict[str, str]:
+        services.user_change_password(
+            username=ctx.principal.username, client_address=ctx.client_address, **ctx.request
+        )
+        return {}
 
     @implement(AccountDescriptions.whoami)
     def whoami(self, ctx: CallContext) -> dict[str, str]:
@@ -24,6 +36,10 @@ class AccountController(Controller):
     @implement(AccountDescriptions.create_user)
     def create_user(self, ctx: CallContext) -> dict[str, str]:
         return services.user_info(services.user_create(**ctx.request))
+
+    @implement(AccountDescriptions.deactivate_user)
+    def deactivate_user(self, ctx: CallContext) -> dict[str, str]:
+        return services.user_info(services.user_deactivate(**ctx.request))
 
     @implement(AccountDescriptions.retrieve_user)
     def retrieve_user(self, ctx: CallContext) -> dict[str, str]:

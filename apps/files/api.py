@@ -6,31 +6,46 @@ FileDescriptions.create.call({"path": "/docs/a.txt", "size": 12}, client)
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from ucloud.bindings import http_browse, http_create, http_delete, http_retrieve, http_update
 from ucloud.calls import CallDescriptionContainer, Empty, call
+from ucloud.events.streams import EventStream
+from ucloud.exceptions import Conflict, Forbidden, NotFound
 from ucloud.pages import BrowseRequest, page_of
 from ucloud.roles import Access, Roles
-from ucloud.streams import EventStream
 
 MAX_PATH_LENGTH = 4096
+# One or more "/segment"; a segment has no "/" or NUL and is not "." or "..".
+PATH_PATTERN = r"^(?:/(?:[^/\x00.][^/\x00]*|\.[^/\x00.][^/\x00]*|\.\.[^/\x00]+))+\Z"
 
 
-def validate_path(value: str) -> None:
-    """Absolute, no empty, ``.`` or ``..`` segments, no NUL, at most 4096 chars."""
-    if not value.startswith("/"):
-        raise serializers.ValidationError("Path must be absolute (start with '/').")
-    segments = value[1:].split("/")
-    if any(segment in ("", ".", "..") for segment in segments):
-        raise serializers.ValidationError("Path must not have empty, '.' or '..' segments.")
-    if "\x00" in value:
-        raise serializers.ValidationError("Path must not contain NUL characters.")
+class PathValidator(RegexValidator):
+    """Absolute, no empty, ``.`` or ``..`` segments, no NUL.
+
+    ``regex`` states the rule (the OpenAPI document shows it as the field's
+    pattern); the check itself says which part of the rule a path breaks.
+    """
+
+    regex = PATH_PATTERN
+
+    def __call__(self, value: Any) -> None:
+        if not value.startswith("/"):
+            raise serializers.ValidationError("Path must be absolute (start with '/').")
+        segments = value[1:].split("/")
+        if any(segment in ("", ".", "..") for segment in segments):
+            raise serializers.ValidationError("Path must not have empty, '.' or '..' segments.")
+        if "\x00" in value:
+            raise serializers.ValidationError("Path must not contain NUL characters.")
 
 
 def path_field() -> serializers.CharField:
+    """At most 4096 characters, kept as given (no trimming), see ``PathValidator``."""
     return serializers.CharField(
-        max_length=MAX_PATH_LENGTH, trim_whitespace=False, validators=[validate_path]
+        max_length=MAX_PATH_LENGTH, trim_whitespace=False, validators=[PathValidator()]
     )
 
 
@@ -60,6 +75,15 @@ class ShareFileRequest(FileIdRequest):
     username = serializers.CharField(max_length=150)
 
 
+UNKNOWN_FILE = NotFound.declare(
+    "unknown_file", "No file with this id that the caller owns or that is shared with the caller."
+)
+NOT_OWNER = Forbidden.declare(
+    "not_owner", "The file is shared with the caller, who does not own it."
+)
+PATH_EXISTS = Conflict.declare("path_exists", "The caller already has a file at that path.")
+
+
 class FileDescriptions(CallDescriptionContainer):
     namespace = "files"
 
@@ -71,7 +95,7 @@ class FileDescriptions(CallDescriptionContainer):
         http=http_create(),
         audit=True,
         summary="Create a file entry owned by the caller",
-        description="409 when the caller already has a file at that path.",
+        errors=(PATH_EXISTS,),
     )
     browse = call(
         request=BrowseRequest,
@@ -88,6 +112,7 @@ class FileDescriptions(CallDescriptionContainer):
         access=Access.READ,
         http=http_retrieve(),
         summary="Retrieve one file the caller owns or that is shared with the caller",
+        errors=(UNKNOWN_FILE,),
     )
     move = call(
         request=MoveFileRequest,
@@ -97,7 +122,7 @@ class FileDescriptions(CallDescriptionContainer):
         http=http_update("move"),
         audit=True,
         summary="Move (rename) a file the caller owns",
-        description="409 when the caller already has a file at the new path.",
+        errors=(UNKNOWN_FILE, NOT_OWNER, PATH_EXISTS),
     )
     delete = call(
         request=FileIdRequest,
@@ -107,6 +132,7 @@ class FileDescriptions(CallDescriptionContainer):
         http=http_delete(),
         audit=True,
         summary="Delete a file the caller owns",
+        errors=(UNKNOWN_FILE, NOT_OWNER),
     )
     share = call(
         request=ShareFileRequest,
@@ -116,7 +142,13 @@ class FileDescriptions(CallDescriptionContainer):
         http=http_update("share"),
         audit=True,
         summary="Share a file the caller owns with another user",
-        description="404 when the user does not exist (resolved through accounts).",
+        errors=(
+            UNKNOWN_FILE,
+            NOT_OWNER,
+            NotFound.declare(
+                "unknown_user", "No active user with that username (asked of accounts)."
+            ),
+        ),
     )
 
 

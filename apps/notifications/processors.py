@@ -12,9 +12,9 @@ from celery import shared_task
 
 from apps.files.api import files_events
 from apps.notifications import services
+from ucloud.events.processors import processor
+from ucloud.events.streams import Event
 from ucloud.locks import run_exclusively
-from ucloud.processors import processor
-from ucloud.streams import Event
 
 # Read notifications older than this are deleted by the periodic job.
 READ_RETENTION = datetime.timedelta(days=30)

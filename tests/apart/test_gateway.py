@@ -15,7 +15,6 @@ front (see conftest.py):
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -72,12 +71,16 @@ def new_user(api: HttpApi, admin_token: str, username: str) -> str:
     return login(api, Credentials(username, password))["access_token"]
 
 
-def deliveries_pending(broker: PrivateRedis, queue: str = NOTIFICATIONS_QUEUE) -> int:
-    """Messages for ``queue`` waiting in it or taken by a worker and not acknowledged."""
+def deliveries_pending(broker: PrivateRedis, group: str = "notifications") -> int:
+    """Entries of files' events the group has not acknowledged: read and
+    pending, or not read yet (its lag), over every partition."""
     client = broker.client()
-    # Kombu keeps each unacknowledged message as [message, exchange, routing key].
-    unacked = [json.loads(raw) for raw in client.hvals("unacked")]
-    return broker.queue_length(queue) + sum(1 for entry in unacked if entry[2] == queue)
+    total = 0
+    for key in client.scan_iter(match="ucloud:events:files.events:*"):
+        for info in client.xinfo_groups(key):
+            if info["name"].decode() == group:
+                total += int(info["pending"]) + int(info["lag"] or 0)
+    return total
 
 
 def notes(api: HttpApi, token: str) -> list[tuple[str, str]]:
@@ -146,13 +149,14 @@ def test_with_notifications_dead_its_calls_fail_fast_files_serves_and_its_events
         paths = [item["path"] for item in browse_all(api, carol, items_per_page=10)]
         assert paths == ["/before.txt", "/during-1.txt", "/during-2.txt"]
 
-        # The events left files' outbox for notifications' queue, and wait there.
+        # The events left files' outbox for their stream, and wait there for
+        # the notifications group.
         unrelayed = "SELECT count(*) FROM ucloud_outboxevent WHERE relayed_at IS NULL"
         wait_until(
             lambda: query(apart, "files", unrelayed) == [(0,)],
             "files relays its outbox to the broker",
         )
-        assert broker.queue_length(NOTIFICATIONS_QUEUE) > 0
+        assert deliveries_pending(broker) > 0
         stored = (
             "SELECT username, message FROM notifications_notification"
             " WHERE username IN ('carol', 'dave') ORDER BY id"

@@ -67,10 +67,15 @@ def deployment(event_database: EventDatabase, tmp_path: Path) -> Iterator[ProbeD
 
 
 @pytest.fixture
-def broker(deployment: ProbeDeployment, tmp_path: Path) -> Iterator[PrivateRedis]:
-    """A private Redis as the deployment's broker; stopped after the workers."""
+def broker(
+    deployment: ProbeDeployment, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[PrivateRedis]:
+    """A private Redis as the deployment's broker and event streams; stopped
+    after the workers. Parametrize indirectly with ``{"appendonly": True}``
+    for one that keeps what it acknowledged across a crash."""
     require(shutil.which("redis-server") is not None, "redis-server (for a private Redis)")
-    redis = PrivateRedis(tmp_path)
+    options = getattr(request, "param", {})
+    redis = PrivateRedis(tmp_path, **options)
     redis.start()
     deployment.use_broker(redis)
     try:

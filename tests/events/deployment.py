@@ -30,7 +30,10 @@ from tests.events.processes import STOP_DEADLINE, PrivateRedis, Worker
 from tests.scenario.servers import REPO_ROOT, base_environment
 
 SETTINGS = "tests.events.settings"
-PROCESSORS = ("one", "batch")
+# Partitions of every stream in the proofs (UCLOUD_STREAM_PARTITIONS).
+PARTITIONS = 8
+# Two processors of the probe group, and the echo group's one.
+PROCESSORS = ("one", "batch", "echo")
 # Bound on every wait of a proof; reaching it fails the test with the logs.
 WAIT_DEADLINE = 60.0
 # Inherited variables that would change what the processes of a proof do.
@@ -46,6 +49,10 @@ _OWN_VARIABLES = (
     "UCLOUD_STREAM_MAX_ATTEMPTS",
     "UCLOUD_STREAM_RETRY_BACKOFF",
     "UCLOUD_LOG_LEVEL",
+    "UCLOUD_EVENTS_URL",
+    "UCLOUD_SERVICES",
+    "UCLOUD_STREAM_LEASE_TTL",
+    "UCLOUD_STREAM_PARTITIONS",
 )
 
 
@@ -59,6 +66,8 @@ def environment(database_url: str, directory: Path) -> dict[str, str]:
         PROBE_DIR=str(directory),
         CELERY_BEAT_SCHEDULE_FILENAME=str(directory / "beat-schedule"),
         UCLOUD_RELAY_SWEEP_INTERVAL="1",
+        UCLOUD_STREAM_PARTITIONS=str(PARTITIONS),
+        UCLOUD_STREAM_LEASE_TTL="2",
         UCLOUD_LOG_LEVEL="INFO",
         # One message per pool process at a time: messages prefetched behind
         # a slow one would outlive the short visibility timeout and come
@@ -96,7 +105,8 @@ class ProbeDeployment:
     productions: list[Production] = field(default_factory=list)
 
     def use_broker(self, redis: PrivateRedis, *, visibility_timeout: int = 5) -> None:
-        # A short visibility timeout: a killed worker's messages come back
+        # Celery's broker and the event streams on the private Redis. A short
+        # visibility timeout: a killed worker's periodic tasks come back
         # within the proof rather than after the production default.
         self.env.update(
             CELERY_BROKER_URL=redis.url,
@@ -106,9 +116,10 @@ class ProbeDeployment:
     def configure(self, **variables: str) -> None:
         self.env.update(variables)
 
-    def start_worker(self) -> Worker:
+    def start_worker(self, **variables: str) -> Worker:
+        """A worker with beat; ``variables`` are added to its environment only."""
         log = self.directory / f"worker-{len(self.workers) + 1}.log"
-        worker = Worker.start(self.env, log)
+        worker = Worker.start({**self.env, **variables}, log)
         self.workers.append(worker)
         worker.wait_until_ready()
         return worker
@@ -121,16 +132,22 @@ class ProbeDeployment:
         transactions: int = 1,
         hold: Iterable[int] = (),
         poison: Iterable[int] = (),
+        pause_ms: int = 0,
     ) -> Production:
         args = [
             "--count", str(count), "--start", str(start), "--transactions", str(transactions),
             *(f"--hold={n}" for n in hold), *(f"--poison={n}" for n in poison),
+            f"--pause-ms={pause_ms}",
         ]  # fmt: skip
+        return self.run_in_background("probe_produce", *args)
+
+    def run_in_background(self, command: str, *args: str) -> Production:
+        """A producing management command, running while the proof goes on."""
         name = f"produce-{len(self.productions) + 1}"
         stdout, stderr = self.directory / f"{name}.out", self.directory / f"{name}.err"
         with stdout.open("wb") as out, stderr.open("wb") as err:
             process = subprocess.Popen(
-                [sys.executable, str(REPO_ROOT / "manage.py"), "probe_produce", *args],
+                [sys.executable, str(REPO_ROOT / "manage.py"), command, *args],
                 env=self.env,
                 cwd=REPO_ROOT,
                 stdin=subprocess.DEVNULL,
@@ -186,6 +203,12 @@ class ProbeDeployment:
             lambda: execution_counts(self.directory)[(processor, number)] > 0,
             f"{processor} to run event #{number}",
         )
+
+    def consumer_pids(self, redis: PrivateRedis, group: str = "probe") -> set[int]:
+        """Processes consuming ``group`` now, from the consumers' announcements."""
+        key = f"ucloud:events:consumers:{group}"
+        names: Any = redis.client().zrangebyscore(key, time.time() * 1000, "+inf")
+        return {int(name.decode().split(":")[-2]) for name in names}
 
     def logs(self) -> str:
         parts = [f"--- {w.log.name} ---\n{w.logs()}" for w in self.workers]

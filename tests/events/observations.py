@@ -23,7 +23,14 @@ import psycopg
 from tests.events.probe.switches import EXECUTIONS
 
 # The kit's tables and the probe's, emptied between proofs.
-TABLES = ("probe_effect", "ucloud_inboxentry", "ucloud_outboxevent", "ucloud_deadletter")
+TABLES = (
+    "probe_effect",
+    "probe_applied",
+    "echo_echo",
+    "ucloud_inboxentry",
+    "ucloud_outboxevent",
+    "ucloud_deadletter",
+)
 
 
 class EventDatabase:
@@ -56,6 +63,32 @@ class EventDatabase:
         finally:
             lite.close()
 
+    def refuse_connections(self) -> None:
+        """PostgreSQL: the database accepts no connection (as if its server
+        were down for it) and the open ones are cut."""
+        name = self.config["NAME"]
+        with self._maintenance() as conn:
+            conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [name],
+            )
+
+    def accept_connections(self) -> None:
+        with self._maintenance() as conn:
+            conn.execute(f'ALTER DATABASE "{self.config["NAME"]}" ALLOW_CONNECTIONS true')
+
+    def _maintenance(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(
+            host=self.config.get("HOST") or None,
+            port=self.config.get("PORT") or None,
+            user=self.config.get("USER") or None,
+            password=self.config.get("PASSWORD") or None,
+            dbname="postgres",
+            autocommit=True,
+        )
+
     def count(self, query: str) -> int:
         return int(self.rows(query)[0][0])
 
@@ -64,16 +97,32 @@ class EventDatabase:
             self.rows(f"DELETE FROM {table}")
 
     def effects(self) -> dict[str, list[int]]:
-        """Event numbers with an effect, per probe processor, sorted (with repeats)."""
+        """Event numbers with an effect, per probe processor and for the echo
+        group ("echo"), sorted (with repeats)."""
         found: dict[str, list[int]] = {}
         for processor, number in self.rows(
-            "SELECT processor, number FROM probe_effect ORDER BY processor, number"
+            "SELECT processor, number FROM probe_effect "
+            "UNION ALL SELECT 'echo', number FROM echo_echo ORDER BY 1, 2"
         ):
             found.setdefault(str(processor), []).append(int(number))
         return found
 
     def effect_count(self) -> int:
-        return self.count("SELECT COUNT(*) FROM probe_effect")
+        return self.count("SELECT COUNT(*) FROM probe_effect") + self.count(
+            "SELECT COUNT(*) FROM echo_echo"
+        )
+
+    def produced_numbers(self) -> list[int]:
+        """Numbers of the probe events the outbox holds: what committed."""
+        rows = self.rows("SELECT key FROM ucloud_outboxevent WHERE stream = 'probe.events'")
+        return sorted(int(key) for (key,) in rows)
+
+    def applied_sequences(self) -> dict[int, list[int]]:
+        """Sequence numbers per key, in the order they were applied."""
+        found: dict[int, list[int]] = {}
+        for key, seq in self.rows("SELECT key, seq FROM probe_applied ORDER BY id"):
+            found.setdefault(int(key), []).append(int(seq))
+        return found
 
     def effect_pids(self) -> set[int]:
         """Processes that applied effects."""

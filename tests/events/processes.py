@@ -53,13 +53,16 @@ def _wait_gone(process: subprocess.Popen[bytes]) -> None:
 
 
 class PrivateRedis:
-    """A ``redis-server`` that only this test uses; it forgets everything on stop."""
+    """A ``redis-server`` that only this test uses. Without ``appendonly`` it
+    forgets everything on stop; with it, every write is fsynced to its AOF
+    before Redis answers, so a restart after SIGKILL loses nothing acknowledged."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, appendonly: bool = False) -> None:
         self.directory = directory
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log = directory / "redis.log"
+        self.appendonly = appendonly
 
     @property
     def url(self) -> str:
@@ -70,9 +73,14 @@ class PrivateRedis:
 
     def start(self) -> None:
         """Start on our port (again, after ``stop``); wait until it answers PING."""
+        durability = (
+            ["--appendonly", "yes", "--appendfsync", "always"]
+            if self.appendonly
+            else ["--appendonly", "no"]
+        )
         command = [
             "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--dir", str(self.directory),
+            "--save", "", *durability, "--dir", str(self.directory),
         ]  # fmt: skip
         with self.log.open("ab") as output:
             self.process = subprocess.Popen(
@@ -96,9 +104,12 @@ class PrivateRedis:
             _wait_gone(self.process)
         self.process = None
 
-    def queue_length(self, queue: str) -> int:
-        """Messages waiting in a Celery queue (not those a worker reserved)."""
-        return int(self.client().llen(queue))
+    def stream_length(self, stream: str) -> int:
+        """Entries of an event stream, over all its partitions."""
+        client = self.client()
+        return sum(
+            int(client.xlen(key)) for key in client.scan_iter(match=f"ucloud:events:{stream}:*")
+        )
 
 
 def group_members(group: int) -> list[int]:
@@ -117,6 +128,14 @@ def group_members(group: int) -> list[int]:
         if process_group == group and state != "Z":
             members.append(int(entry.name))
     return members
+
+
+def _parent_of(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(stat.rsplit(")", 1)[1].split()[1])
 
 
 @dataclass
@@ -160,6 +179,21 @@ class Worker:
 
     def members(self) -> list[int]:
         return group_members(self.process.pid)
+
+    def pool_processes(self) -> list[int]:
+        """The main process's children: the prefork pool and the embedded
+        beat (their command lines are the same; the consumers' announcements
+        in Redis tell the pool processes apart)."""
+        return [
+            pid
+            for pid in self.members()
+            if pid != self.process.pid and _parent_of(pid) == self.process.pid
+        ]
+
+    def kill_pool_process(self, pid: int) -> None:
+        """SIGKILL one pool process alone; Celery starts a new one in its place."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
     def kill(self) -> None:
         """SIGKILL the whole group at once: no task finishes, nothing is acked."""

@@ -14,7 +14,7 @@ from tests.settings import CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES, INSTALLED
 
 _env = environ.Env()
 
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.events.probe"]
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.events.probe", "tests.events.echo"]
 
 # Where the probe logs executions and finds its hold / cured switches.
 PROBE_DIR = _env.str("PROBE_DIR", default="")
@@ -24,6 +24,10 @@ UCLOUD = {
     "STREAM_MAX_ATTEMPTS": _env.int("UCLOUD_STREAM_MAX_ATTEMPTS", default=5),
     "STREAM_RETRY_BACKOFF": _env.float("UCLOUD_STREAM_RETRY_BACKOFF", default=1.0),
     "RELAY_SWEEP_MIN_AGE": _env.float("UCLOUD_RELAY_SWEEP_MIN_AGE", default=2.0),
+    # A killed consumer's partitions wait this long for another consumer.
+    "STREAM_LEASE_TTL": _env.float("UCLOUD_STREAM_LEASE_TTL", default=2.0),
+    "STREAM_BLOCK": 0.5,
+    "STREAM_PARTITIONS": _env.int("UCLOUD_STREAM_PARTITIONS", default=8),
 }
 
 CELERY_BROKER_TRANSPORT_OPTIONS = {

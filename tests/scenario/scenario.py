@@ -124,7 +124,7 @@ def _set_up_accounts(api: Api, admin: Credentials) -> Tokens:
         api.request("POST", "/api/accounts/users", json=invalid, token=admin_token),
         400,
         "invalid_request",
-        {"username", "role"},
+        {"username", "password", "role"},  # the contract states the password length
     )
     return Tokens(admin=admin_token, alice=users[ALICE], bob=users[BOB])
 
@@ -139,8 +139,14 @@ def _check_authentication(api: Api, tokens: Tokens) -> None:
     refreshed = expect_ok(
         api.request("POST", "/api/accounts/refresh", json={"refresh_token": pair["refresh_token"]})
     )
-    assert set(refreshed) == {"access_token"}, refreshed
+    assert set(refreshed) == {"access_token", "refresh_token"}, refreshed
     assert whoami(api, refreshed["access_token"]) == {"username": ALICE, "role": "USER"}
+    # The refresh token was used up; its successor ends with a logout.
+    used = {"refresh_token": pair["refresh_token"]}
+    expect_error(api.request("POST", "/api/accounts/refresh", json=used), 401, "token_reused")
+    logout = {"refresh_token": refreshed["refresh_token"]}
+    assert expect_ok(api.request("POST", "/api/accounts/logout", json=logout)) == {}
+    expect_error(api.request("POST", "/api/accounts/refresh", json=logout), 401, "token_revoked")
     # Each kind of token is good for its own purpose only.
     as_access = api.request("GET", "/api/accounts/whoami", token=pair["refresh_token"])
     expect_error(as_access, 401, "invalid_token")

@@ -69,7 +69,16 @@ def test_convention_helpers_pick_method_and_source():
 
 def test_calls_lists_every_call_of_a_container():
     names = {c.name for c in AccountDescriptions.calls()}
-    assert names == {"login", "refresh", "whoami", "create_user", "retrieve_user"}
+    assert names == {
+        "login",
+        "refresh",
+        "logout",
+        "whoami",
+        "change_password",
+        "create_user",
+        "deactivate_user",
+        "retrieve_user",
+    }
 
 
 def test_call_defaults_are_end_user_read_without_audit():

@@ -4,6 +4,9 @@ declared inside a test, removed from the kit's registries afterwards)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, run_checks
 from django.core.checks.registry import registry as check_registry
+from django.core.management import call_command
 from django.test import override_settings
 from rest_framework import serializers
 
@@ -25,6 +29,7 @@ from ucloud.calls import CallDescriptionContainer, Empty, call
 from ucloud.checks import ServiceSource
 from ucloud.context import CallContext
 from ucloud.controllers import Controller, implement
+from ucloud.roles import Role
 
 ALL_CHECKS = [
     checks.check_duplicate_implementations,
@@ -335,6 +340,27 @@ def test_the_served_services_check_reads_the_ucloud_setting():
     ]
 
 
+def test_manage_py_check_reports_an_unknown_served_service_as_e005_not_a_traceback():
+    env = {
+        **os.environ,
+        "UCLOUD_SERVICES": "files,billing",
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 1
+    assert "(ucloud.E005) UCLOUD['SERVICES'] names billing" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 @pytest.mark.parametrize("wanted", [["files"], ["accounts", "files"], "all", ""])
 def test_serving_installed_services_or_all_is_fine(wanted):
     assert checks.check_served_services(wanted=wanted) == []
@@ -517,3 +543,39 @@ def test_without_a_user_model_service_auth_lives_on_the_default_database():
             "the default database",
         )
     ]
+
+
+# ---------------------------------------------------------------- E011, W011
+
+
+def test_the_contracts_check_runs_with_the_deployment_checks_only():
+    deploy = set(check_registry.get_checks(include_deployment_checks=True))
+    assert checks.check_contracts_lock in deploy
+    assert checks.check_contracts_lock not in set(check_registry.get_checks())
+
+
+def test_the_committed_lockfile_passes_the_contracts_check():
+    assert checks.check_contracts_lock() == []
+
+
+def test_a_breaking_change_against_the_lockfile_is_an_error(tmp_path, monkeypatch):
+    path = tmp_path / "contracts.lock"
+    call_command("ucloud_contracts", "--write", "--lockfile", str(path))
+    monkeypatch.setattr(FileDescriptions.retrieve, "roles", frozenset({Role.ADMIN}))
+
+    assert checks.check_contracts_lock(lockfile=path) == [
+        Error(
+            "files.retrieve: roles: USER no longer allowed [roles-narrowed, breaking]",
+            hint=(
+                "Revert the change, or accept it: manage.py ucloud_contracts --accept "
+                "files.retrieve --reason '...'"
+            ),
+            id="ucloud.E011",
+        )
+    ]
+
+
+def test_no_lockfile_is_a_warning(tmp_path):
+    found = checks.check_contracts_lock(lockfile=tmp_path / "contracts.lock")
+    assert [message.id for message in found] == ["ucloud.W011"]
+    assert "cannot be detected" in found[0].msg

@@ -22,10 +22,10 @@ from django.test import override_settings
 from apps.files.api import files_events
 from apps.files.models import File
 from tests.conftest import require
-from tests.ucloud.eventing import OrderEvent, registries_restored, subscribe
+from tests.ucloud.events.eventing import OrderEvent, registries_restored, subscribe
 from ucloud import databases
 from ucloud.databases import alias_for, aliases_for, atomic, database_settings, home_app
-from ucloud.streams import EventStream
+from ucloud.events.streams import EventStream
 
 # override_settings warns that DATABASES is "complex" to override; these
 # tests only read the setting, they never connect to the overridden aliases.

@@ -31,7 +31,7 @@ USER_APP_TABLES = {
     "django_session",
     "django_admin_log",
 }
-KIT_TABLES = {"ucloud_outboxevent", "ucloud_inboxentry", "ucloud_deadletter"}
+KIT_TABLES = {"ucloud_outboxevent", "ucloud_inboxentry", "ucloud_deadletter", "ucloud_lock_fences"}
 
 # Runs in a fresh process with the split DATABASES; only the public HTTP API.
 CREATE_A_FILE = """
@@ -50,6 +50,30 @@ created = api.post("/api/files", {"path": "/reports/q3.pdf", "size": 1024},
 seen = api.get("/api/notifications/browse", {"items_per_page": 10}, **auth)
 print(json.dumps({"login": login.status_code, "created": created.status_code,
                   "file": created.json(), "notifications": seen.json()}))
+"""
+
+
+# Fenced writes in notifications' own database, as a notifications job would make them.
+FENCED_WRITES = """
+import json
+import django
+django.setup()
+from ucloud.databases import alias_for, atomic
+from ucloud.locks import DistributedLock, StaleFencingToken, check_fencing_token
+alias = alias_for("notifications")
+with DistributedLock("notifications.job", ttl=30) as old:
+    old_token = old.fencing_token
+with DistributedLock("notifications.job", ttl=30) as new:
+    new_token = new.fencing_token
+    with atomic("notifications"):
+        check_fencing_token("notifications.job", new_token, using=alias)
+try:
+    with atomic("notifications"):
+        check_fencing_token("notifications.job", old_token, using=alias)
+    stale = False
+except StaleFencingToken:
+    stale = True
+print(json.dumps({"alias": alias, "new": new_token, "stale": stale}))
 """
 
 
@@ -183,3 +207,15 @@ def test_a_unit_serving_only_files_migrates_only_files_and_the_kit_into_its_data
 
     created = tables(service_databases["files"]) - {"django_migrations"}
     assert created == {"files_file", "files_share", *KIT_TABLES}
+
+
+def test_fencing_checks_in_the_writers_own_database(service_databases):
+    env = split_environment(service_databases)
+    manage(env, "ucloud_migrate")
+
+    result = run_python(env, FENCED_WRITES)
+
+    assert (result["alias"], result["stale"]) == ("notifications", True)
+    fence = "SELECT name, fence FROM ucloud_lock_fences"
+    assert rows(service_databases["notifications"], fence) == [("notifications.job", result["new"])]
+    assert rows(service_databases["files"], fence) == []

@@ -1,17 +1,43 @@
-"""Error responses over HTTP (Django test client) and ``exception_handler`` itself."""
+"""Error responses over HTTP (Django test client), and the one mapping between
+exceptions and JSON errors, both ways (``ucloud.errors``, ``ucloud.exceptions``)."""
 
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 
 import pytest
+from django.core.exceptions import (
+    DisallowedHost,
+    ObjectDoesNotExist,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.test import Client
 from rest_framework import exceptions as drf
+from rest_framework.renderers import JSONRenderer
 
-from ucloud.errors import exception_handler
-from ucloud.exceptions import Conflict
+from apps.files.api import FileDescriptions
+from ucloud.client import RPCClient
+from ucloud.errors import as_rpc_exception, error_from_response, exception_handler
+from ucloud.exceptions import (
+    BadGateway,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InternalServerError,
+    NotFound,
+    PayloadTooLarge,
+    RPCException,
+    TooManyRequests,
+    Unauthorized,
+    exception_class,
+)
 from ucloud.roles import Role
+from ucloud.testing import forced_http
 from ucloud.tokens import mint_access_token
 
 JSON = "application/json"
@@ -141,3 +167,94 @@ def test_handler_hides_and_logs_unknown_errors(caplog):
     assert response.status_code == 500
     assert response.data == {"why": "Internal server error", "error_code": "internal_error"}
     assert any(r.exc_info and r.exc_info[0] is RuntimeError for r in caplog.records)
+
+
+# --- one mapping, both ways ------------------------------------------------------
+
+
+class UnknownGadget(NotFound):
+    """A service's own error class: found again by its code."""
+
+    default_code = "unknown_gadget"
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        (400, "invalid_request", BadRequest),
+        (401, "token_expired", Unauthorized),
+        (403, "caller_not_allowed", Forbidden),
+        (404, "unknown_file", NotFound),
+        (404, "unknown_gadget", UnknownGadget),
+        (409, "path_exists", Conflict),
+        (413, "body_too_large", PayloadTooLarge),
+        (429, "throttled", TooManyRequests),
+        (500, "internal_error", InternalServerError),
+        (502, "remote_error", BadGateway),
+        (418, "teapot", RPCException),
+    ],
+)
+def test_the_class_follows_status_and_code(status, code, expected):
+    assert exception_class(status, code) is expected
+
+
+def test_a_rebuilt_error_is_the_raised_one_field_for_field():
+    raised = BadRequest("Invalid request", error_code="invalid_request", errors={"id": ["bad"]})
+    response = exception_handler(raised, {})
+    rebuilt = error_from_response(
+        response.status_code,
+        JSONRenderer().render(response.data),
+        dict(response.items()),
+        service="files",
+    )
+    assert (type(rebuilt), rebuilt.status, rebuilt.body()) == (BadRequest, 400, raised.body())
+
+
+def test_retry_after_crosses_as_a_header():
+    response = exception_handler(TooManyRequests("slow down", retry_after=42), {})
+    assert response["Retry-After"] == "42"
+    rebuilt = error_from_response(
+        429, JSONRenderer().render(response.data), {"Retry-After": "42"}, service="accounts"
+    )
+    assert isinstance(rebuilt, TooManyRequests)
+    assert (rebuilt.retry_after, rebuilt.why) == (42, "slow down")
+
+
+def test_a_subclass_without_a_code_of_its_own_is_raised_as_its_status_class():
+    class LocalOnly(NotFound):
+        pass
+
+    error = as_rpc_exception(LocalOnly("gone"), where="in a test")
+    # What an HTTP caller would rebuild: NotFound, with the same data.
+    assert (type(error), error.why, error.error_code) == (NotFound, "gone", "not_found")
+    assert type(as_rpc_exception(UnknownGadget())) is UnknownGadget
+    assert type(as_rpc_exception(NotFound(error_code="unknown_gadget"))) is UnknownGadget
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "code"),
+    [
+        (RequestDataTooBig("big"), 413, "body_too_large"),
+        (DisallowedHost("evil.example"), 400, "disallowed_host"),
+        (SuspiciousOperation("odd"), 400, "bad_request"),
+        (ObjectDoesNotExist(), 404, "not_found"),
+        (PermissionDenied(), 403, "forbidden"),
+        (DjangoValidationError({"name": ["taken"]}), 400, "invalid_request"),
+    ],
+)
+def test_django_exceptions_map_to_kit_errors(exc, status, code):
+    error = as_rpc_exception(exc)
+    assert (error.status, error.error_code) == (status, code)
+    assert type(error) is exception_class(status, code)
+
+
+def test_error_classes_match_over_http_and_in_process(live_server):
+    alice = RPCClient.for_token(mint_access_token("alice", Role.USER))
+    errors = []
+    for force in (False, True):
+        transport = forced_http(live_server.url) if force else nullcontext()
+        with transport, pytest.raises(RPCException) as info:
+            FileDescriptions.retrieve.call({"id": 424242}, alice)
+        errors.append((type(info.value), info.value.status, info.value.body()))
+    assert errors[0] == errors[1]
+    assert errors[0][0] is NotFound

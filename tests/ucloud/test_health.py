@@ -123,11 +123,12 @@ def test_status_is_503_when_the_database_cannot_be_reached():
     }
 
 
-def test_status_only_answers_get(client):
+def test_status_only_answers_get_and_head(client):
     response = client.post("/status")
 
     assert response.status_code == 405
-    assert response["Allow"] == "GET"
+    assert response["Allow"] == "GET, HEAD"
+    assert response.json()["error_code"] == "method_not_allowed"
 
 
 # ---------------------------------------------------------------- one database per service
@@ -190,3 +191,15 @@ def test_status_of_a_unit_serving_only_files_checks_only_files_database(tmp_path
             "dependencies": {"database": {"ok": True}},
         },
     }
+
+
+@pytest.mark.django_db
+def test_live_answers_while_a_dependency_is_down_and_asks_none(client, django_assert_num_queries):
+    with ucloud(REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0"):
+        assert client.get("/status").status_code == 503
+        with django_assert_num_queries(0):
+            live = client.get("/status/live")
+            head = client.head("/status/live")
+
+    assert (live.status_code, live.json()) == (200, {"status": "alive"})
+    assert head.status_code == 200

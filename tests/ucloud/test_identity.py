@@ -30,6 +30,7 @@ from ucloud.bindings import http_retrieve
 from ucloud.calls import CallDescriptionContainer, Empty, call
 from ucloud.client import RPCClient
 from ucloud.controllers import Controller, implement
+from ucloud.credentials import bearer_token, service_principal, service_token
 from ucloud.exceptions import RPCException, Unauthorized
 from ucloud.principal import Principal
 from ucloud.roles import Role, Roles
@@ -41,8 +42,6 @@ from ucloud.tokens import (
     mint_access_token,
     mint_refresh_token,
     mint_service_token,
-    service_principal,
-    service_token,
 )
 
 SERVICES = ("accounts", "files", "notifications")
@@ -188,7 +187,10 @@ def test_service_token_in_key_mode_is_eddsa_signed_by_the_calling_service(key_mo
 
 
 def test_user_and_refresh_tokens_in_key_mode_are_signed_by_accounts(key_mode):
-    access, refresh = mint_access_token("alice", Role.USER), mint_refresh_token("alice")
+    access, refresh = (
+        mint_access_token("alice", Role.USER),
+        mint_refresh_token("alice", jti="j", family="f"),
+    )
     for token in (access, refresh):
         assert jwt.get_unverified_header(token)["kid"] == "accounts"
         claims = jwt.decode(
@@ -196,7 +198,7 @@ def test_user_and_refresh_tokens_in_key_mode_are_signed_by_accounts(key_mode):
         )
         assert claims["sub"] == "alice"
     assert decode_access_token(access).username == "alice"
-    assert decode_refresh_token(refresh) == "alice"
+    assert decode_refresh_token(refresh).username == "alice"
 
 
 def test_hmac_mode_tokens_carry_the_same_claims_and_audience_checks():
@@ -360,9 +362,9 @@ def test_service_only_call_restricted_to_files(restricted):
     # A user token never makes a SERVICE-only call, whoever holds it.
     user = RPCClient.for_token(mint_access_token("files", Role.USER))
     assert call_error(restricted.reindex, {}, user).status == 403
-    # A SERVICE principal that names no service is no listed caller either.
-    nameless = RPCClient(Principal("svc", Role.SERVICE))
-    assert call_error(restricted.reindex, {}, nameless).error_code == "caller_not_allowed"
+    # A principal without a token could prove nothing to a callee: no client.
+    with pytest.raises(ValueError, match="no token"):
+        RPCClient(Principal("svc", Role.SERVICE))
 
 
 def test_retrieve_user_is_for_admins_and_the_files_service_only(db):
@@ -506,5 +508,22 @@ def test_over_http_a_user_token_on_a_service_call_is_403(live_server, key_mode, 
         assert FileDescriptions.browse.call({}, alice) == {"items": [], "next": None}
 
 
-def test_service_principal_carries_no_token_until_it_calls_over_http():
+def test_service_principal_carries_no_token_of_its_own():
     assert service_principal("files").token is None
+
+
+def test_a_unit_forwards_its_caller_with_its_own_key_only(key_dir, tmp_path):
+    """notifications, holding only its own private key, passes files on to accounts."""
+    with ucloud_with(KEYS_DIR=str(key_dir), SERVICES=["files"]):
+        from_files = mint_service_token("files", audience="notifications")
+    for name in SERVICES:
+        shutil.copy(key_dir / f"{name}.pub", tmp_path)
+    shutil.copy(key_dir / "notifications.pem", tmp_path)
+    with ucloud_with(KEYS_DIR=str(tmp_path), SERVICES=["notifications"]):
+        received = decode_access_token(from_files)
+        forwarded = bearer_token(received, "accounts", forwarded_by="notifications")
+        assert forwarded is not None
+        assert jwt.get_unverified_header(forwarded)["kid"] == "notifications"
+    with ucloud_with(KEYS_DIR=str(key_dir), SERVICES=["accounts"]):
+        seen = decode_access_token(forwarded)
+    assert (seen.service, seen.via) == ("files", ("notifications",))

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections
+from django.db import connections, transaction
 from django.test import override_settings
 
 from tests.conftest import require
@@ -30,13 +30,14 @@ from ucloud.locks import (
     get_backend,
     run_exclusively,
 )
+from ucloud.locks.checks import check_lock_backend
 from ucloud.locks.local import LOCAL_LOCKS
+from ucloud.locks.models import LockFence
 from ucloud.locks.postgres import PostgresLocks, advisory_key
 from ucloud.locks.redis import RedisLocks
 
 # PostgreSQL locks live in the test database, which pytest-django only
-# creates for tests that declare it; the fencing check also uses Django's
-# connection.
+# creates for tests that declare it; fences are rows of the writer's database.
 pytestmark = pytest.mark.django_db
 
 ALL_BACKENDS = ["local", "redis", "postgresql"]
@@ -206,19 +207,70 @@ def test_a_failed_attempt_consumes_no_fencing_token(backend, lock_name):
         assert issued_tokens(backend, lock_name) == issued
 
 
+def fenced_write(name: str, token: int, *, fail: bool = False) -> None:
+    """A guarded write: the fence check and the write commit (or roll back) together."""
+    with transaction.atomic():
+        check_fencing_token(name, token)
+        if fail:
+            raise ZeroDivisionError
+
+
+def fence_of(name: str) -> int | None:
+    return LockFence.objects.filter(name=name).values_list("fence", flat=True).first()
+
+
 @pytest.mark.parametrize("backend", ALL_BACKENDS, indirect=True)
 def test_a_writer_refuses_a_stale_fencing_token(backend, lock_name):
     with DistributedLock(lock_name, ttl=30, backend=backend) as old:
         old_token = old.fencing_token
+    # The old holder pauses; meanwhile the next holder writes.
     with DistributedLock(lock_name, ttl=30, backend=backend) as new:
-        check_fencing_token(lock_name, new.fencing_token, backend=backend)
+        new_token = new.fencing_token
+        fenced_write(lock_name, new_token)
         # The holder may write more than once with its token.
-        check_fencing_token(lock_name, new.fencing_token, backend=backend)
+        fenced_write(lock_name, new_token)
+    with pytest.raises(StaleFencingToken) as refused:
+        fenced_write(lock_name, old_token)
+    assert (refused.value.name, refused.value.token) == (lock_name, old_token)
+    assert fence_of(lock_name) == new_token
 
-        with pytest.raises(StaleFencingToken) as refused:
-            check_fencing_token(lock_name, old_token, backend=backend)
-    assert refused.value.token == old_token
-    assert refused.value.name == lock_name
+
+def test_a_fence_moves_only_when_the_guarded_write_commits(lock_name):
+    fenced_write(lock_name, 5)
+    with pytest.raises(ZeroDivisionError):
+        fenced_write(lock_name, 7, fail=True)
+    assert fence_of(lock_name) == 5
+    fenced_write(lock_name, 6)  # 7 never wrote, so 6 is not stale
+    assert fence_of(lock_name) == 6
+
+
+def test_the_fence_check_belongs_inside_the_writers_transaction(transactional_db, lock_name):
+    with pytest.raises(LockError, match="inside the transaction"):
+        check_fencing_token(lock_name, 1)
+    assert fence_of(lock_name) is None
+
+
+@pytest.mark.parametrize("backend", ALL_BACKENDS, indirect=True)
+def test_fencing_tokens_start_at_the_clock_so_a_lost_counter_never_goes_back(backend, lock_name):
+    before = time.time_ns() // 1000
+    with DistributedLock(lock_name, ttl=30, backend=backend) as first:
+        first_token = first.fencing_token
+        fenced_write(lock_name, first_token)
+    # Redis lost its data, the process restarted, the lock database was
+    # restored: the counter is gone, the writer's fence row is not.
+    if isinstance(backend, RedisLocks):
+        assert first_token >= before  # a counter of its own, new for this name
+        backend.client.delete(f"{backend.key(lock_name)}:fence")
+    elif isinstance(backend, PostgresLocks):
+        with backend.connect() as conn:
+            conn.execute("DROP SEQUENCE ucloud_lock_fencing_token")
+        backend._schema_ready = False
+    else:
+        assert first_token >= before
+        LOCAL_LOCKS.issued.pop(lock_name)
+    with DistributedLock(lock_name, ttl=30, backend=backend) as second:
+        assert second.fencing_token > first_token
+        fenced_write(lock_name, second.fencing_token)
 
 
 @pytest.mark.parametrize("backend", ALL_BACKENDS, indirect=True)
@@ -367,3 +419,35 @@ def test_processes_contending_for_one_lock_never_overlap(backend, lock_name):
     assert counter.value == processes * iterations
     # Each holder saw the previous holder's write and had a newer token.
     assert all(a < b for a, b in itertools.pairwise(tokens))
+
+
+# --- process-local locks where more than one process runs ---------------------------
+
+
+def local_locks(**more):
+    return override_settings(UCLOUD={"REDIS_URL": None, "LOCK_BACKEND": "local"}, **more)
+
+
+def test_local_locks_with_a_broker_fail_the_system_check(monkeypatch):
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    with local_locks(CELERY_BROKER_URL="redis://127.0.0.1:6379/0"):
+        (error,) = check_lock_backend()
+    assert error.id == "ucloud.E020"
+    assert "Celery broker" in error.msg
+    assert "REDIS_URL" in error.hint
+
+
+def test_local_locks_with_several_web_workers_fail_the_system_check(monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "4")
+    with local_locks(CELERY_BROKER_URL=None):
+        (error,) = check_lock_backend()
+    assert "WEB_CONCURRENCY=4" in error.msg
+
+
+def test_local_locks_in_one_process_or_shared_locks_pass_the_system_check(monkeypatch, redis_url):
+    monkeypatch.setenv("WEB_CONCURRENCY", "1")
+    with local_locks(CELERY_BROKER_URL=None):
+        assert check_lock_backend() == []
+    broker = {"CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}
+    with override_settings(UCLOUD={"REDIS_URL": redis_url}, **broker):
+        assert check_lock_backend() == []

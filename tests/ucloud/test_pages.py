@@ -6,7 +6,7 @@ import pytest
 
 from apps.notifications.models import Notification
 from ucloud.exceptions import BadRequest
-from ucloud.pages import keyset_page
+from ucloud.pages import BrowseRequest, keyset_page
 
 pytestmark = pytest.mark.django_db
 
@@ -49,3 +49,18 @@ def test_a_token_that_is_not_a_row_id_is_a_400_on_next(ids, token):
     with pytest.raises(BadRequest) as caught:
         keyset_page(Notification.objects.all(), items_per_page=2, next=token, render=str)
     assert caught.value.errors == {"next": ["Not a valid page token."]}
+
+
+def test_a_token_past_the_largest_id_there_can_be_is_the_end_not_an_overflow(ids):
+    huge = "9" * 19  # matches the documented pattern, beyond a 64-bit id
+    page = keyset_page(Notification.objects.all(), items_per_page=2, next=huge, render=str)
+    assert page == {"items": [], "next": None}
+    newest = keyset_page(
+        Notification.objects.all(), items_per_page=9, next=huge, render=str, newest_first=True
+    )
+    assert len(newest["items"]) == len(ids)
+
+
+@pytest.mark.parametrize(("token", "valid"), [("12", True), ("9" * 19, True), ("9" * 20, False)])
+def test_the_browse_request_states_the_token_pattern(token, valid):
+    assert BrowseRequest(data={"next": token}).is_valid() is valid

@@ -38,7 +38,12 @@ def probe(kit_registries):
 
     class ProbeDescriptions(CallDescriptionContainer):
         namespace = "probe"
-        read = call(request=Empty, response=Empty, http=http_retrieve("read"))
+        read = call(
+            request=Empty,
+            response=Empty,
+            http=http_retrieve("read"),
+            errors=(NotFound.declare(), NotFound.declare("unknown_thing")),
+        )
         write = call(
             request=Empty, response=Empty, http=http_create("write"), access=Access.READ_WRITE
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -68,6 +69,23 @@ def test_only_services_served_here_get_routes():
         served = routes()
     assert "api/files/browse" in served
     assert not any(route.startswith("api/accounts") for route in served)
+
+
+def test_serving_an_unknown_service_answers_503_misconfigured_on_every_api_path(rf):
+    # Building the routes must not raise, or manage.py check could not report E005.
+    with override_settings(UCLOUD={"SERVICES": ["files", "billing"]}):
+        patterns = api_urlpatterns()
+
+    assert [pattern.name for pattern in patterns] == ["ucloud-misconfigured"]
+    match = patterns[0].resolve("api/files/browse")
+    assert match is not None
+    response = match.func(rf.get("/api/files/browse"))
+    assert response.status_code == 503
+    assert json.loads(response.content) == {
+        "why": "UCLOUD_SERVICES names unknown service(s) billing; "
+        "installed: accounts, files, notifications",
+        "error_code": "misconfigured",
+    }
 
 
 def test_two_controllers_on_one_path_are_a_type_error(kit_registries):

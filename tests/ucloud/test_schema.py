@@ -196,9 +196,9 @@ def test_success_response_is_the_response_serializer_at_the_call_status(document
 def test_error_responses_follow_the_roles_and_share_the_error_body(document):
     for described in served_calls():
         responses = operation(document, described)["responses"]
-        expected = {"400"}
-        if Role.GUEST not in described.roles:
-            expected.add("401")
+        expected = {"400", *(str(error.status) for error in described.errors)}
+        if described.roles - {Role.GUEST}:  # a token is accepted: it may be bad or narrow
+            expected |= {"401", "403"}
         if Roles.AUTHENTICATED - described.roles:
             expected.add("403")
         errors = {code for code in responses if code.startswith("4")}
@@ -341,12 +341,15 @@ def test_a_delete_call_documents_its_body_and_an_empty_object_response(no_genera
     assert "Audited." in op["description"]
 
 
-def test_a_request_without_fields_has_no_body_and_any_authenticated_role_gets_no_403(
+def test_a_request_without_fields_has_no_body_and_any_authenticated_role_gets_403_for_scope_only(
     no_generator_warnings,
 ):
     op = generate({"api/demo/who": {"post": WHO}})["paths"]["/api/demo/who"]["post"]
     assert "requestBody" not in op
-    assert set(op["responses"]) == {"200", "400", "401"}
+    assert set(op["responses"]) == {"200", "400", "401", "403"}
+    assert op["responses"]["403"]["description"] == (
+        "- `missing_scope`: The token lacks the call's scope."
+    )
     assert op["security"] == [BEARER]
 
 
@@ -372,3 +375,34 @@ def test_same_named_serializers_of_two_services_get_distinct_components(no_gener
     doc = generate({"api/demo/a": {"get": own}, "api/demo/b": {"get": other}})
     names = set(doc["components"]["schemas"])
     assert {"FilesFile", "FilesPageOfFile", "AccountsFile", "AccountsPageOfFile"} <= names
+
+
+# --- request limits the document states -------------------------------------------
+
+
+def test_request_text_fields_state_non_blank_no_nul_and_their_own_patterns(document):
+    schemas = document["components"]["schemas"]
+    login = schemas["AccountsLoginRequest"]["properties"]
+    # Trimmed and non-blank: at least one non-space character, no NUL.
+    assert login["username"]["minLength"] == 1
+    assert login["username"]["pattern"] == r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+    # Not trimmed: any non-empty text without NUL.
+    assert login["password"]["pattern"] == r"^[^\u0000]*$"
+    # A field's own pattern wins (the files path rule, the password length).
+    path = schemas["FilesCreateFileRequest"]["properties"]["path"]
+    assert path["pattern"].startswith("^(?:/(?:")
+    assert schemas["AccountsCreateUserRequest"]["properties"]["password"]["minLength"] == 8
+
+
+def test_request_bodies_are_closed_and_non_empty_lists_say_so(document):
+    schemas = document["components"]["schemas"]
+    assert schemas["FilesCreateFileRequest"]["additionalProperties"] is False
+    assert schemas["NotificationsMarkReadRequest"]["properties"]["ids"]["minItems"] == 1
+    # Responses are not requests: open, and no limits added.
+    assert "additionalProperties" not in schemas["FilesFile"]
+    assert "pattern" not in schemas["FilesFile"]["properties"]["path"]
+
+
+def test_query_parameters_state_the_page_token_pattern(document):
+    params = {p["name"]: p for p in operation(document, FileDescriptions.browse)["parameters"]}
+    assert params["next"]["schema"]["pattern"] == "^[0-9]{1,19}$"

@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
+from ucloud.credentials import service_principal, service_token
 from ucloud.exceptions import Unauthorized
 from ucloud.roles import Role
 from ucloud.tokens import (
+    RefreshClaims,
     decode_access_token,
     decode_refresh_token,
     mint_access_token,
     mint_refresh_token,
-    service_principal,
-    service_token,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,10 +68,13 @@ def test_access_token_round_trip():
     assert principal.token == token
 
 
-def test_refresh_token_round_trip_and_tokens_are_unique():
-    first, second = mint_refresh_token("alice"), mint_refresh_token("alice")
-    assert decode_refresh_token(first) == "alice"
-    assert first != second
+def refresh_token(username: str = "alice") -> str:
+    return mint_refresh_token(username, jti="j1", family="f1")
+
+
+def test_refresh_token_round_trip_carries_its_id_and_family():
+    token = refresh_token()
+    assert decode_refresh_token(token) == RefreshClaims("alice", "j1", "f1")
 
 
 def test_expired_access_token_is_token_expired():
@@ -82,7 +85,7 @@ def test_expired_access_token_is_token_expired():
 
 def test_expired_refresh_token_is_token_expired():
     with override_settings(UCLOUD={"REFRESH_TOKEN_LIFETIME": -60}):
-        token = mint_refresh_token("alice")
+        token = refresh_token()
     with pytest.raises(Unauthorized) as info:
         decode_refresh_token(token)
     assert info.value.error_code == "token_expired"
@@ -96,7 +99,7 @@ def test_token_signed_with_another_key_is_refused():
 
 
 def test_refresh_token_is_not_an_access_token():
-    assert_unauthorized(mint_refresh_token("alice"))
+    assert_unauthorized(refresh_token())
 
 
 def test_access_token_is_not_a_refresh_token():

@@ -18,7 +18,7 @@ from django.test import override_settings
 from apps.accounts.api import AccountDescriptions
 from apps.files.api import FileDescriptions
 from ucloud.client import RPCClient
-from ucloud.exceptions import RPCException
+from ucloud.exceptions import BadGateway, RPCException, Unauthorized
 from ucloud.principal import GUEST
 from ucloud.roles import Role
 from ucloud.tokens import mint_access_token
@@ -135,6 +135,8 @@ def test_non_json_error_body_keeps_the_status(http_server):
     with accounts_at(url):
         error = call_fails(WHOAMI, {}, alice(), 502, "remote_error")
     assert "accounts answered 502" in error.why
+    # Whatever the body, the status picks the class.
+    assert type(error) is BadGateway
     assert len(captured) == 1
 
 
@@ -145,6 +147,7 @@ def test_json_error_body_becomes_the_same_rpc_exception(http_server):
             LOGIN, {"username": "a", "password": "b"}, RPCClient(GUEST), 401, "bad_credentials"
         )
     assert (error.why, error.errors) == ("Nope", {"password": ["x"]})
+    assert type(error) is Unauthorized
 
 
 def test_malformed_json_success_body_is_502(http_server):

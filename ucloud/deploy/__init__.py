@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ucloud.deploy.compose import compose_files
-from ucloud.deploy.k8s import k8s_manifests
-from ucloud.deploy.nginx import local_servers, render_nginx
+from ucloud.deploy.k8s import k8s_files
+from ucloud.deploy.nginx import gateway_server_names, local_servers, render_nginx
 from ucloud.deploy.procfile import procfile_files
 from ucloud.deploy.topology import Topology
 
@@ -45,7 +45,8 @@ class LocalRun:
     python: str = "python"
     nginx: str = "nginx"
     static_root: str | None = None
-    # nginx workers' user when nginx starts as root (see render_nginx).
+    # nginx workers' user, written as a `user` directive only when given
+    # (nginx started as root runs its workers as nobody otherwise).
     nginx_user: str | None = None
 
 
@@ -56,9 +57,9 @@ def generate(
     if target == "nginx":
         text = render_nginx(
             topology,
-            run_dir=local.run_dir,
             listen=f"127.0.0.1:{topology.gateway_port}",
             servers=local_servers(topology),
+            server_names=gateway_server_names(topology),
             static_root=local.static_root,
             user=local.nginx_user,
         )
@@ -78,5 +79,5 @@ def generate(
         context = os.path.relpath(local.repo_dir, out_dir or local.run_dir)
         return compose_files(topology, context=context)
     if target == "k8s":
-        return {"ucloud.yaml": k8s_manifests(topology)}
+        return k8s_files(topology)
     raise ValueError(f"unknown target {target!r}; known: {', '.join(DEPLOY_TARGETS)}")

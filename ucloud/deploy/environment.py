@@ -10,9 +10,14 @@ so that nothing is edited by hand::
     env["DATABASE_URL_FILES"]     # "postgres://postgres@127.0.0.1/ucloud_files"
 
 ``base`` holds what is the same for every unit: the database server
-(``DATABASE_URL``, whose database name is replaced by the unit's), and
+(``DATABASE_URL``, whose database name is replaced by the unit's, and its
+credentials by the unit's own role when ``credentials`` says so), and
 optionally ``REDIS_URL``, ``CELERY_BROKER_URL``, ``DJANGO_SECRET_KEY`` and
 ``UCLOUD_KEYS_DIR``; any other variable passes through unchanged.
+
+``DJANGO_ALLOWED_HOSTS`` comes from the topology: the gateway's ``hosts``,
+plus the names the unit is reached by inside the deployment (its service
+name in containers, loopback names locally), plus any the base adds.
 """
 
 from __future__ import annotations
@@ -23,7 +28,10 @@ from typing import TYPE_CHECKING
 from ucloud.deploy.topology import CONTAINER_KEYS_DIR, TopologyError, Unit, database_url
 
 if TYPE_CHECKING:
-    from ucloud.deploy.topology import Target, Topology
+    from ucloud.deploy.topology import Credentials, Target, Topology
+
+# How processes on one machine reach a unit (procfile, make up).
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 # Variables the topology decides; a base environment's values are dropped.
 TOPOLOGY_VARIABLES = (
@@ -40,8 +48,28 @@ def database_variable(service: str) -> str:
     return f"DATABASE_URL_{service.upper()}"
 
 
-def unit_environment(
+def allowed_hosts(
     topology: Topology, unit: Unit, *, target: Target, base: Mapping[str, str]
+) -> list[str]:
+    """Host names ``unit`` answers: the gateway's, its own inside the deployment."""
+    # Locally and behind compose's published gateway port, clients use
+    # loopback names; in containers other units use the unit's service name.
+    internal = {
+        "procfile": LOOPBACK_HOSTS,
+        "compose": (unit.name, *LOOPBACK_HOSTS),
+        "k8s": (unit.name,),
+    }[target]
+    extra = [h.strip() for h in base.get("DJANGO_ALLOWED_HOSTS", "").split(",") if h.strip()]
+    return list(dict.fromkeys([*topology.hosts, *internal, *extra]))
+
+
+def unit_environment(
+    topology: Topology,
+    unit: Unit,
+    *,
+    target: Target,
+    base: Mapping[str, str],
+    credentials: Credentials | None = None,
 ) -> dict[str, str]:
     """The variables of every process of ``unit`` (web, worker, beat), sorted by name."""
     if not base.get("DATABASE_URL"):
@@ -58,7 +86,8 @@ def unit_environment(
         if other is not unit
         for service in other.services
     )
-    env.update(_databases(topology, unit, base["DATABASE_URL"]))
+    env.update(_databases(topology, unit, base["DATABASE_URL"], credentials))
+    env["DJANGO_ALLOWED_HOSTS"] = ",".join(allowed_hosts(topology, unit, target=target, base=base))
     if base.get("REDIS_URL"):
         env["CELERY_BROKER_URL"] = base.get("CELERY_BROKER_URL") or base["REDIS_URL"]
     if target == "procfile":
@@ -66,24 +95,31 @@ def unit_environment(
             env["UCLOUD_KEYS_DIR"] = base["UCLOUD_KEYS_DIR"]
     else:
         env["UCLOUD_KEYS_DIR"] = CONTAINER_KEYS_DIR
-        # Containers are reached by service name, pod IP (probes) and the
-        # gateway's Host; the gateway or Ingress decides which hosts get in.
-        env.setdefault("DJANGO_ALLOWED_HOSTS", "*")
     return dict(sorted(env.items()))
 
 
-def _databases(topology: Topology, unit: Unit, server_url: str) -> dict[str, str]:
+def _databases(
+    topology: Topology, unit: Unit, server_url: str, credentials: Credentials | None
+) -> dict[str, str]:
     """DATABASE_URL and DATABASE_URL_<SERVICE> of ``unit``.
 
-    The admin unit also gets every other service's database: the admin site
-    shows the models of every service, each read from its own database.
+    The admin unit also gets every other service's database (as that
+    service's role): the admin site shows the models of every service, each
+    read from its own database.
     """
-    own = database_url(server_url, unit.database)
+
+    def url_of(owner: Unit) -> str:
+        if credentials is None:
+            return database_url(server_url, owner.database)
+        user, password = credentials(owner)
+        return database_url(server_url, owner.database, user=user, password=password)
+
+    own = url_of(unit)
     env = {"DATABASE_URL": own}
     for service in unit.services:
         env[database_variable(service)] = own
     if unit.admin:
         for other in topology.units:
             for service in other.services:
-                env[database_variable(service)] = database_url(server_url, other.database)
+                env[database_variable(service)] = url_of(other)
     return env

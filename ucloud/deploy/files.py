@@ -17,6 +17,8 @@ import yaml
 
 # Files that hold secrets (the env files of units) are readable by their owner only.
 PRIVATE_SUFFIXES = (".env",)
+# Scripts the deployment runs (secrets, database roles) are executable.
+EXECUTABLE_SUFFIXES = (".sh",)
 
 
 class _Dumper(yaml.SafeDumper):
@@ -40,5 +42,7 @@ def write_files(files: Mapping[str, str], out: Path) -> list[Path]:
         path.write_text(files[name])
         if name.endswith(PRIVATE_SUFFIXES):
             os.chmod(path, 0o600)
+        elif name.endswith(EXECUTABLE_SUFFIXES):
+            os.chmod(path, 0o755)
         written.append(path)
     return written

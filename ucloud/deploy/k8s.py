@@ -1,19 +1,33 @@
-"""Kubernetes manifests: one multi-document YAML for the whole deployment.
+"""Kubernetes manifests, and the script that creates the Secrets they reference.
 
-Per unit: a ConfigMap (plain settings) and a Secret (secret key, database
-and Redis URLs) read with ``envFrom``, a Secret with its identity keys (its
-own services' private keys, every service's public key) mounted at
-``/run/ucloud/keys``, a migration Job, a Deployment (readiness and liveness
-probes on ``/status``) with its Service, and Deployments for its Celery
-worker and beat. An Ingress routes the gateway's paths::
+Per unit: a ConfigMap of plain settings; a Deployment of ``replicas`` web
+pods with its Service and a PodDisruptionBudget (one pod down at a time);
+Deployments for its Celery worker and beat. Every pod
 
-    text = k8s_manifests(topology, image="registry.example.com/ucloud-kit:1.0")
-    # kubectl apply -f ucloud.yaml   (after filling in the CHANGE-ME values)
+* migrates first: an init container runs ``ucloud_migrate``, which holds a
+  PostgreSQL advisory lock while it migrates, so pods started together take
+  turns and a re-applied or scaled Deployment finds nothing left to do;
+* reads its secrets from two Secrets it references but the manifests never
+  contain: ``<unit>-env`` (secret key, database and Redis URLs) and
+  ``<unit>-keys`` (its own private keys and every public key);
+* runs as a non-root user with a read-only root filesystem (``/tmp`` is an
+  emptyDir), no capabilities, no service account token, within the
+  requests and limits of its process kind (``ucloud.deploy.resources``);
+* is probed: web readiness on ``/status`` (dependencies), liveness on
+  ``/status/live`` (the process only, so a database outage restarts
+  nothing); worker and beat liveness on their heartbeat file.
 
-PostgreSQL and Redis are not part of the manifests: point the Secrets at
-the servers the cluster already has. The Ingress paths that need a rewrite
-(``/status/<unit>``, ``/auth/``) use ingress-nginx annotations, the one
-controller-specific part.
+The Ingress (``ucloud.deploy.k8s_ingress``) serves the topology's
+``[gateway] hosts`` with TLS from the Secret ``tls_secret`` and limits login
+attempts per client address::
+
+    files = k8s_files(topology, image="registry.example.com/ucloud-kit:1.0")
+    # psql ... -f database-roles.sql; sh create-secrets.sh; kubectl apply -f ucloud.yaml
+
+PostgreSQL and Redis are not part of the manifests: the Secrets point at the
+servers the cluster already has. The Ingress paths that need a rewrite
+(``/status/<unit>``, ``/auth/``) and the login limit use ingress-nginx
+annotations, the one controller-specific part.
 """
 
 from __future__ import annotations
@@ -21,23 +35,75 @@ from __future__ import annotations
 from typing import Any
 
 from ucloud.deploy.files import dump_yaml
-from ucloud.deploy.procfile import WEB_THREADS, WEB_WORKERS
-from ucloud.deploy.topology import CONTAINER_KEYS_DIR, CONTAINER_PORT, Topology, Unit
+from ucloud.deploy.k8s_ingress import ingress_documents
+from ucloud.deploy.k8s_secrets import (
+    SCRIPT_BASE,
+    create_secrets_script,
+    is_secret,
+    script_credentials,
+)
+from ucloud.deploy.procfile import BEAT_ARGS, WEB_THREADS, WEB_WORKERS
+from ucloud.deploy.roles import roles_sql
+from ucloud.deploy.topology import (
+    CONTAINER_HEARTBEAT_FILE,
+    CONTAINER_KEYS_DIR,
+    CONTAINER_PORT,
+    HEARTBEAT_MAX_AGE,
+    Topology,
+    TopologyError,
+    Unit,
+)
 
-PLACEHOLDER = "CHANGE-ME"
-BASE_ENVIRONMENT = {
-    "DATABASE_URL": f"postgres://ucloud:{PLACEHOLDER}@postgres:5432/postgres",
-    "REDIS_URL": "redis://redis:6379/0",
-    "DJANGO_SECRET_KEY": PLACEHOLDER,
+# The image's user (deploy/Dockerfile).
+RUN_AS = 10001
+# Secret files readable by the pod's group (fsGroup) only.
+KEY_FILE_MODE = 0o440
+_POD_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": RUN_AS,
+    "runAsGroup": RUN_AS,
+    "fsGroup": RUN_AS,
+    "seccompProfile": {"type": "RuntimeDefault"},
 }
-# Variables that go to the unit's Secret rather than its ConfigMap: they
-# hold credentials (URLs may carry passwords).
-SECRET_VARIABLES = ("DJANGO_SECRET_KEY", "UCLOUD_SIGNING_KEY", "REDIS_URL", "CELERY_BROKER_URL")
-_REWRITE = "nginx.ingress.kubernetes.io/rewrite-target"
+_CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
 
 
-def is_secret(variable: str) -> bool:
-    return variable in SECRET_VARIABLES or variable.startswith("DATABASE_URL")
+def k8s_files(
+    topology: Topology,
+    *,
+    image: str = "ucloud-kit:latest",
+    namespace: str = "ucloud",
+    ingress_class: str = "nginx",
+) -> dict[str, str]:
+    """``ucloud.yaml``, ``create-secrets.sh`` and ``database-roles.sql``."""
+    if not topology.hosts:
+        raise TopologyError(
+            f"{topology.source}: the k8s target needs [gateway] hosts "
+            "(the Ingress's host names and TLS certificate, ALLOWED_HOSTS)"
+        )
+    return {
+        "ucloud.yaml": k8s_manifests(
+            topology, image=image, namespace=namespace, ingress_class=ingress_class
+        ),
+        "create-secrets.sh": create_secrets_script(
+            topology, namespace=namespace, secret_env=unit_environments(topology)
+        ),
+        "database-roles.sql": roles_sql(topology),
+    }
+
+
+def unit_environments(topology: Topology) -> dict[str, dict[str, str]]:
+    """Each unit's environment, secret values as shell expressions of the script."""
+    return {
+        unit.name: topology.environment(
+            unit, target="k8s", base=SCRIPT_BASE, credentials=script_credentials
+        )
+        for unit in topology.units
+    }
 
 
 def k8s_manifests(
@@ -53,8 +119,10 @@ def k8s_manifests(
     )
     header = (
         f"# Generated by `manage.py ucloud_deploy --target k8s` from {topology.source}.\n"
-        f"# Replace every {PLACEHOLDER} (Secrets) before applying; the key Secrets take\n"
-        "# the files of `manage.py ucloud_keys --out DIR`.\n"
+        "# 1. database-roles.sql: one role and database per unit on your PostgreSQL;\n"
+        "# 2. sh create-secrets.sh: the Secrets referenced here (from your environment),\n"
+        f"#    and the TLS Secret {topology.tls_secret!r} (see its header);\n"
+        "# 3. kubectl apply -f ucloud.yaml (again after any change: pods migrate first).\n"
     )
     return header + "---\n".join(dump_yaml(document) for document in documents)
 
@@ -63,13 +131,13 @@ def k8s_documents(
     topology: Topology, *, image: str, namespace: str, ingress_class: str
 ) -> list[dict[str, Any]]:
     meta = _Meta(namespace)
+    environments = unit_environments(topology)
     documents: list[dict[str, Any]] = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
     ]
     for unit in topology.units:
-        documents += _unit_documents(topology, unit, image, meta)
-    documents.append(_ingress(topology, meta, ingress_class))
-    documents += _rewrite_ingresses(topology, meta, ingress_class)
+        documents += _unit_documents(unit, environments[unit.name], image, meta)
+    documents += ingress_documents(topology, namespace=namespace, ingress_class=ingress_class)
     return documents
 
 
@@ -94,53 +162,32 @@ class _Meta:
 
 
 def _unit_documents(
-    topology: Topology, unit: Unit, image: str, meta: _Meta
+    unit: Unit, env: dict[str, str], image: str, meta: _Meta
 ) -> list[dict[str, Any]]:
-    env = topology.environment(unit, target="k8s", base=BASE_ENVIRONMENT)
+    plain = {k: v for k, v in env.items() if not is_secret(k)}
     documents: list[dict[str, Any]] = [
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": meta.of(f"{unit.name}-env", meta.labels(unit, "config")),
-            "data": {k: v for k, v in env.items() if not is_secret(k)},
+            "data": plain,
         },
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": meta.of(f"{unit.name}-env", meta.labels(unit, "config")),
-            "type": "Opaque",
-            "stringData": {k: v for k, v in env.items() if is_secret(k)},
-        },
-        _keys_secret(topology, unit, meta),
-        _migration_job(unit, image, meta),
-        _deployment(unit, "web", unit.replicas, _web_container(unit, image), meta),
+        _deployment(unit, "web", unit.replicas, _web_container(unit, image), image, meta),
+        _disruption_budget(unit, meta),
         _service(unit, meta),
     ]
     if unit.workers > 0:
         command = ["python", "manage.py", "ucloud_worker", "--concurrency", str(unit.workers)]
-        container = _container(unit, image, "worker", command)
-        documents.append(_deployment(unit, "worker", 1, container, meta))
+        container = _heartbeat_container(unit, image, "worker", command)
+        documents.append(_deployment(unit, "worker", 1, container, image, meta))
     if unit.beat:
-        command = ["celery", "-A", "config", "beat", "--schedule", "/tmp/celerybeat-schedule"]
-        container = _container(unit, image, "beat", command)
-        documents.append(_deployment(unit, "beat", 1, container, meta))
+        command = ["celery", *BEAT_ARGS, "--schedule", "/tmp/celerybeat-schedule"]
+        container = _heartbeat_container(unit, image, "beat", command)
+        documents.append(_deployment(unit, "beat", 1, container, image, meta))
     return documents
 
 
-def _keys_secret(topology: Topology, unit: Unit, meta: _Meta) -> dict[str, Any]:
-    """The unit's own private keys and everyone's public keys, nothing more."""
-    keys = {f"{service}.pem": f"{PLACEHOLDER}: {service}.pem" for service in unit.services}
-    keys.update({f"{s}.pub": f"{PLACEHOLDER}: {s}.pub" for s in sorted(topology.services)})
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": meta.of(f"{unit.name}-keys", meta.labels(unit, "config")),
-        "type": "Opaque",
-        "stringData": dict(sorted(keys.items())),
-    }
-
-
-def _container(unit: Unit, image: str, name: str, command: list[str]) -> dict[str, Any]:
+def _container(unit: Unit, image: str, name: str, command: list[str], kind: str) -> dict[str, Any]:
     return {
         "name": name,
         "image": image,
@@ -149,8 +196,19 @@ def _container(unit: Unit, image: str, name: str, command: list[str]) -> dict[st
             {"configMapRef": {"name": f"{unit.name}-env"}},
             {"secretRef": {"name": f"{unit.name}-env"}},
         ],
-        "volumeMounts": [{"name": "keys", "mountPath": CONTAINER_KEYS_DIR, "readOnly": True}],
+        "resources": unit.resources[kind],
+        "securityContext": _CONTAINER_SECURITY,
+        "volumeMounts": [
+            {"name": "keys", "mountPath": CONTAINER_KEYS_DIR, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
     }
+
+
+def _http_probe(unit: Unit, path: str) -> dict[str, Any]:
+    # Units accept their own service name as Host (ALLOWED_HOSTS), not pod IPs.
+    headers = [{"name": "Host", "value": unit.name}]
+    return {"httpGet": {"path": path, "port": "http", "httpHeaders": headers}, "timeoutSeconds": 3}
 
 
 def _web_container(unit: Unit, image: str) -> dict[str, Any]:
@@ -161,41 +219,72 @@ def _web_container(unit: Unit, image: str) -> dict[str, Any]:
         "--threads", str(WEB_THREADS),
         "--no-control-socket",
     ]  # fmt: skip
-    probe = {"httpGet": {"path": "/status", "port": "http"}, "timeoutSeconds": 3}
     return {
-        **_container(unit, image, "web", command),
+        **_container(unit, image, "web", command, "web"),
         "ports": [{"name": "http", "containerPort": CONTAINER_PORT}],
-        "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 2},
-        # /status answers 503 when a dependency is down; restarting the pod
-        # would not help then, so liveness waits a good minute before acting.
+        # Ready while the unit's dependencies answer (503 otherwise).
+        "readinessProbe": {**_http_probe(unit, "/status"), "periodSeconds": 5},
+        # Alive while the process answers: a database outage restarts nothing.
+        "startupProbe": {**_http_probe(unit, "/status/live"), "failureThreshold": 30},
         "livenessProbe": {
-            **probe,
-            "initialDelaySeconds": 20,
+            **_http_probe(unit, "/status/live"),
             "periodSeconds": 10,
-            "failureThreshold": 6,
+            "failureThreshold": 3,
         },
     }
 
 
-def _pod(unit: Unit, labels: dict[str, str], container: dict[str, Any]) -> dict[str, Any]:
+def _heartbeat_container(unit: Unit, image: str, kind: str, command: list[str]) -> dict[str, Any]:
+    """A worker or beat: it touches its heartbeat file while it works."""
+    check = ["python", "-m", "ucloud.heartbeat", CONTAINER_HEARTBEAT_FILE]
+    probe = {
+        "exec": {"command": [*check, "--max-age", str(HEARTBEAT_MAX_AGE)]},
+        "timeoutSeconds": 10,
+    }
+    return {
+        **_container(unit, image, kind, command, kind),
+        "env": [{"name": "UCLOUD_HEARTBEAT_FILE", "value": CONTAINER_HEARTBEAT_FILE}],
+        "startupProbe": {**probe, "periodSeconds": 5, "failureThreshold": 24},
+        "livenessProbe": {**probe, "periodSeconds": 30, "failureThreshold": 3},
+    }
+
+
+def _pod(
+    unit: Unit, labels: dict[str, str], container: dict[str, Any], image: str, kind: str
+) -> dict[str, Any]:
+    migrate = _container(unit, image, "migrate", ["python", "manage.py", "ucloud_migrate"], kind)
     return {
         "metadata": {"labels": labels},
         "spec": {
+            "automountServiceAccountToken": False,
+            "securityContext": _POD_SECURITY,
+            "initContainers": [migrate],
             "containers": [container],
-            "volumes": [{"name": "keys", "secret": {"secretName": f"{unit.name}-keys"}}],
+            "volumes": [
+                {
+                    "name": "keys",
+                    "secret": {"secretName": f"{unit.name}-keys", "defaultMode": KEY_FILE_MODE},
+                },
+                {"name": "tmp", "emptyDir": {}},
+            ],
         },
     }
 
 
 def _deployment(
-    unit: Unit, component: str, replicas: int, container: dict[str, Any], meta: _Meta
+    unit: Unit,
+    component: str,
+    replicas: int,
+    container: dict[str, Any],
+    image: str,
+    meta: _Meta,
 ) -> dict[str, Any]:
     labels = meta.labels(unit, component)
     name = unit.name if component == "web" else f"{unit.name}-{component}"
     spec: dict[str, Any] = {
         "replicas": replicas,
         "selector": {"matchLabels": labels},
-        "template": _pod(unit, labels, container),
+        "template": _pod(unit, labels, container, image, component),
     }
     if component == "beat":
         spec["strategy"] = {"type": "Recreate"}  # two schedulers must never overlap
@@ -207,16 +296,14 @@ def _deployment(
     }
 
 
-def _migration_job(unit: Unit, image: str, meta: _Meta) -> dict[str, Any]:
-    labels = meta.labels(unit, "migrate")
-    container = _container(unit, image, "migrate", ["python", "manage.py", "ucloud_migrate"])
-    pod = _pod(unit, labels, container)
-    pod["spec"]["restartPolicy"] = "OnFailure"
+def _disruption_budget(unit: Unit, meta: _Meta) -> dict[str, Any]:
+    """Voluntary evictions (node drains) take one web pod of the unit at a time."""
+    labels = meta.labels(unit, "web")
     return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": meta.of(f"{unit.name}-migrate", labels),
-        "spec": {"backoffLimit": 6, "template": pod},
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": meta.of(unit.name, labels),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels}},
     }
 
 
@@ -231,68 +318,3 @@ def _service(unit: Unit, meta: _Meta) -> dict[str, Any]:
             "ports": [{"name": "http", "port": CONTAINER_PORT, "targetPort": "http"}],
         },
     }
-
-
-def _path(path: str, path_type: str, unit: Unit) -> dict[str, Any]:
-    backend = {"service": {"name": unit.name, "port": {"number": CONTAINER_PORT}}}
-    return {"path": path, "pathType": path_type, "backend": backend}
-
-
-def _ingress_document(
-    name: str, paths: list[dict[str, Any]], meta: _Meta, ingress_class: str, rewrite: str = ""
-) -> dict[str, Any]:
-    metadata = meta.of(name, {"app.kubernetes.io/part-of": "ucloud"})
-    if rewrite:
-        metadata["annotations"] = {
-            _REWRITE: rewrite,
-            "nginx.ingress.kubernetes.io/use-regex": "true",
-        }
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": metadata,
-        "spec": {"ingressClassName": ingress_class, "rules": [{"http": {"paths": paths}}]},
-    }
-
-
-def _ingress(topology: Topology, meta: _Meta, ingress_class: str) -> dict[str, Any]:
-    """The gateway's routes that need no rewrite; Prefix /api/files matches /api/files too."""
-    admin = topology.admin_unit
-    paths = [
-        _path(f"/api/{namespace}", "Prefix", unit)
-        for unit in topology.units
-        for namespace in topology.namespaces_of(unit)
-    ]
-    paths += [
-        _path("/status", "Exact", admin),
-        _path("/admin", "Prefix", admin),
-        _path("/static", "Prefix", admin),
-        _path("/", "Prefix", admin),
-    ]
-    return _ingress_document("ucloud", paths, meta, ingress_class)
-
-
-def _rewrite_ingresses(topology: Topology, meta: _Meta, ingress_class: str) -> list[dict[str, Any]]:
-    """``/status/<unit>`` -> that unit's ``/status``; ``/auth/x`` -> ``/api/<auth>/x``."""
-    documents = [
-        _ingress_document(
-            f"ucloud-status-{unit.name}",
-            [_path(f"/status/{unit.name}", "ImplementationSpecific", unit)],
-            meta,
-            ingress_class,
-            rewrite="/status",
-        )
-        for unit in topology.units
-    ]
-    auth = topology.auth_unit()
-    if auth is not None:
-        documents.append(
-            _ingress_document(
-                "ucloud-auth",
-                [_path("/auth/(.*)", "ImplementationSpecific", auth)],
-                meta,
-                ingress_class,
-                rewrite=f"/api/{topology.auth_service}/$1",
-            )
-        )
-    return documents

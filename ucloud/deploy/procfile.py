@@ -22,13 +22,21 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ucloud.deploy.environment import TOPOLOGY_VARIABLES
-from ucloud.deploy.nginx import local_servers, render_nginx
+from ucloud.deploy.nginx import gateway_server_names, local_servers, render_nginx
 from ucloud.deploy.topology import Topology, Unit
 
 ProcessKind = Literal["web", "worker", "beat", "gateway"]
 
 WEB_WORKERS = 2  # gunicorn worker processes per replica
 WEB_THREADS = 4  # threads per worker (gthread: keeps nginx's upstream connections alive)
+# Celery beat with the kit's scheduler (heartbeat, refuses weak secrets),
+# ticking at least every BEAT_MAX_INTERVAL seconds so the heartbeat stays fresh.
+BEAT_MAX_INTERVAL = 30
+BEAT_ARGS = (
+    "-A", "config", "beat",
+    "--scheduler", "ucloud.heartbeat.celery:Scheduler",
+    "--max-interval", str(BEAT_MAX_INTERVAL),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -95,7 +103,7 @@ def _unit_processes(
         specs.append(ProcessSpec(f"{unit.name}_worker", unit.name, "worker", argv, repo_dir, env))
     if unit.beat:
         schedule = f"{run_dir}/celerybeat-schedule"
-        argv = (python, "-m", "celery", "-A", "config", "beat", "--schedule", schedule)
+        argv = (python, "-m", "celery", *BEAT_ARGS, "--schedule", schedule)
         specs.append(ProcessSpec(f"{unit.name}_beat", unit.name, "beat", argv, repo_dir, env))
     return specs
 
@@ -140,9 +148,9 @@ def procfile_files(
     files = {"Procfile": render_procfile(specs, run_dir=run_dir)}
     files["nginx.conf"] = render_nginx(
         topology,
-        run_dir=run_dir,
         listen=f"127.0.0.1:{topology.gateway_port}",
         servers=local_servers(topology),
+        server_names=gateway_server_names(topology),
         static_root=static_root,
         user=nginx_user,
     )

@@ -10,8 +10,15 @@ elsewhere)::
                                base={"DATABASE_URL": "postgres://postgres@127.0.0.1/postgres"})
 
 Loading checks the file completely (unknown keys, duplicate services and
-ports, one admin unit, one beat unit) and raises ``TopologyError`` with
-every problem found, so a generator never sees a half-valid topology.
+ports, one admin unit, one beat unit, resources) and raises
+``TopologyError`` with every problem found, so a generator never sees a
+half-valid topology.
+
+``[gateway]`` also names the public host names (nginx's ``server_name``,
+the Ingress's hosts and TLS, every unit's ``ALLOWED_HOSTS``) and the rate
+of login attempts per client address; ``[resources.<kind>]`` and
+``[units.<name>.resources.<kind>]`` set Kubernetes requests and limits (see
+``ucloud.deploy.resources``).
 """
 
 from __future__ import annotations
@@ -20,11 +27,13 @@ import dataclasses
 import posixpath
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
+
+from ucloud.deploy.resources import Resources, resolve_resources, resource_problems
 
 Target = Literal["procfile", "compose", "k8s"]
 TARGETS: tuple[Target, ...] = ("procfile", "compose", "k8s")
@@ -35,6 +44,10 @@ DEFAULT_PATH = "config/topology.toml"
 CONTAINER_PORT = 8000
 # Where compose and Kubernetes mount the identity keys (a volume or Secret).
 CONTAINER_KEYS_DIR = "/run/ucloud/keys"
+# Workers and beat touch this file while they work (ucloud.heartbeat); their
+# probes fail once it is older than HEARTBEAT_MAX_AGE seconds.
+CONTAINER_HEARTBEAT_FILE = "/tmp/ucloud-heartbeat"
+HEARTBEAT_MAX_AGE = 120
 # Replica i of a unit listens on port + REPLICA_PORT_STEP * i when run
 # locally (procfile, make up): 8001, 8101, 8201...
 REPLICA_PORT_STEP = 100
@@ -44,8 +57,20 @@ DEFAULT_AUTH_SERVICE = "accounts"
 _UNIT_NAME = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")  # a DNS label: compose, k8s
 _SERVICE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")  # a Django app label
 _DATABASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
-_GATEWAY_KEYS = {"port", "auth_service"}
-_UNIT_KEYS = {"services", "replicas", "workers", "beat", "admin", "port", "database"}
+_HOST_NAME = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+_RATE = re.compile(r"^[1-9]\d*r/[sm]$")  # nginx: requests per second or minute
+_GATEWAY_KEYS = {"port", "auth_service", "hosts", "tls_secret", "login_rate", "login_burst"}
+_UNIT_KEYS = {"services", "replicas", "workers", "beat", "admin", "port", "database", "resources"}
+# /status/<unit> is each unit's status at the gateway: these are taken.
+RESERVED_UNIT_NAMES = {"live", "gateway"}
+DEFAULT_TLS_SECRET = "ucloud-tls"
+DEFAULT_LOGIN_RATE = "30r/m"
+DEFAULT_LOGIN_BURST = 20
+
+
+# The database user and password of a unit (one role per unit), as they
+# should appear in its database URLs; None keeps the server URL's own.
+Credentials = Callable[["Unit"], tuple[str, str]]
 
 
 class TopologyError(ValueError):
@@ -64,6 +89,8 @@ class Unit:
     beat: bool = False
     admin: bool = False
     database: str = ""
+    # process kind -> {"requests": {...}, "limits": {...}}; see ucloud.deploy.resources.
+    resources: Mapping[str, Resources] = field(default_factory=dict, hash=False)
 
     @property
     def local_ports(self) -> tuple[int, ...]:
@@ -79,6 +106,11 @@ class Topology:
     gateway_port: int = 8080
     auth_service: str = DEFAULT_AUTH_SERVICE
     source: str = DEFAULT_PATH
+    # Public host names of the gateway; empty: none declared (local use).
+    hosts: tuple[str, ...] = ()
+    tls_secret: str = DEFAULT_TLS_SECRET
+    login_rate: str = DEFAULT_LOGIN_RATE
+    login_burst: int = DEFAULT_LOGIN_BURST
     # service -> the API namespaces it serves (``/api/<namespace>``); a
     # service not listed serves the namespace named like itself.
     namespaces: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -146,25 +178,41 @@ class Topology:
             return f"http://127.0.0.1:{unit.port}"
         return f"http://{unit.name}:{CONTAINER_PORT}"
 
-    def environment(self, unit: Unit, *, target: Target, base: Mapping[str, str]) -> dict[str, str]:
+    def environment(
+        self,
+        unit: Unit,
+        *,
+        target: Target,
+        base: Mapping[str, str],
+        credentials: Credentials | None = None,
+    ) -> dict[str, str]:
         """The environment of every process of ``unit``; see ``ucloud.deploy.environment``."""
         from ucloud.deploy.environment import unit_environment
 
-        return unit_environment(self, unit, target=target, base=base)
+        return unit_environment(self, unit, target=target, base=base, credentials=credentials)
 
 
-def database_url(server_url: str, database: str) -> str:
+def database_url(
+    server_url: str, database: str, *, user: str | None = None, password: str | None = None
+) -> str:
     """``server_url`` pointing at ``database`` instead of its own database.
 
-    PostgreSQL URLs get another path; a SQLite file gets a sibling file named
-    after the database, so that units never share a file.
+    PostgreSQL URLs get another path, and with ``user`` (and ``password``)
+    other credentials; a SQLite file gets a sibling file named after the
+    database, so that units never share a file.
     """
     if server_url.startswith("sqlite"):
         # sqlite:///relative/file or sqlite:////absolute/file (django-environ).
         scheme, _, rest = server_url.partition("://")
         folder = posixpath.dirname(rest[1:] if rest.startswith("/") else rest)
         return f"{scheme}:///{posixpath.join(folder, database + '.sqlite3')}"
-    return urlsplit(server_url)._replace(path=f"/{database}").geturl()
+    parts = urlsplit(server_url)
+    if user is not None:
+        # The host part as written: it may be a placeholder such as ${DATABASE_HOST}.
+        host = parts.netloc.rpartition("@")[2]
+        login = f"{user}:{password}" if password is not None else user
+        parts = parts._replace(netloc=f"{login}@{host}")
+    return parts._replace(path=f"/{database}").geturl()
 
 
 def load_topology(path: str | Path) -> Topology:
@@ -181,16 +229,19 @@ def load_topology(path: str | Path) -> Topology:
 
 def parse_topology(data: Mapping[str, Any], *, source: str = DEFAULT_PATH) -> Topology:
     """Build a ``Topology`` from parsed TOML; ``TopologyError`` lists every problem."""
-    problems = [f"unknown top-level key {key!r}" for key in data if key not in ("gateway", "units")]
+    known = ("gateway", "units", "resources")
+    problems = [f"unknown top-level key {key!r}" for key in data if key not in known]
     gateway = data.get("gateway", {})
-    problems += _unknown_keys("[gateway]", gateway, _GATEWAY_KEYS)
+    problems += _unknown_keys("[gateway]", gateway, _GATEWAY_KEYS) or _gateway_problems(gateway)
+    shared_resources = data.get("resources", {})
+    problems += resource_problems("[resources]", shared_resources)
     units_data = data.get("units")
     if not isinstance(units_data, dict) or not units_data:
         problems.append("no [units.<name>] tables")
         units_data = {}
     units = []
     for name, table in units_data.items():
-        unit, unit_problems = _parse_unit(name, table)
+        unit, unit_problems = _parse_unit(name, table, shared_resources if not problems else {})
         problems += unit_problems
         if unit is not None:
             units.append(unit)
@@ -199,6 +250,10 @@ def parse_topology(data: Mapping[str, Any], *, source: str = DEFAULT_PATH) -> To
         gateway_port=gateway.get("port", 8080),
         auth_service=gateway.get("auth_service", DEFAULT_AUTH_SERVICE),
         source=source,
+        hosts=tuple(gateway.get("hosts", ())),
+        tls_secret=gateway.get("tls_secret", DEFAULT_TLS_SECRET),
+        login_rate=gateway.get("login_rate", DEFAULT_LOGIN_RATE),
+        login_burst=gateway.get("login_burst", DEFAULT_LOGIN_BURST),
     )
     if not problems:
         problems = _consistency_problems(topology)
@@ -206,13 +261,37 @@ def parse_topology(data: Mapping[str, Any], *, source: str = DEFAULT_PATH) -> To
     return topology
 
 
-def _parse_unit(name: str, table: Any) -> tuple[Unit | None, list[str]]:
+def _gateway_problems(gateway: dict[str, Any]) -> list[str]:
+    problems = []
+    hosts = gateway.get("hosts", [])
+    if not isinstance(hosts, list) or not all(
+        isinstance(h, str) and _HOST_NAME.match(h) for h in hosts
+    ):
+        problems.append(f"[gateway]: hosts must be a list of host names, not {hosts!r}")
+    tls_secret = gateway.get("tls_secret", DEFAULT_TLS_SECRET)
+    if not isinstance(tls_secret, str) or not _UNIT_NAME.match(tls_secret):
+        problems.append(f"[gateway]: tls_secret must be a Secret name, not {tls_secret!r}")
+    rate = gateway.get("login_rate", DEFAULT_LOGIN_RATE)
+    if not isinstance(rate, str) or not _RATE.match(rate):
+        problems.append(f'[gateway]: login_rate must be like "30r/m" or "5r/s", not {rate!r}')
+    burst = gateway.get("login_burst", DEFAULT_LOGIN_BURST)
+    if type(burst) is not int or burst < 0:
+        problems.append(f"[gateway]: login_burst must be 0 or more, not {burst!r}")
+    return problems
+
+
+def _parse_unit(
+    name: str, table: Any, shared_resources: Mapping[str, Any]
+) -> tuple[Unit | None, list[str]]:
     where = f"[units.{name}]"
     if not isinstance(table, dict):
         return None, [f"{where} is not a table"]
     problems = _unknown_keys(where, table, _UNIT_KEYS)
     if not _UNIT_NAME.match(name):
         problems.append(f"{where}: unit names are lower-case DNS labels (a-z, 0-9, -)")
+    if name in RESERVED_UNIT_NAMES:
+        problems.append(f"{where}: {name!r} is reserved (/status/{name} at the gateway)")
+    problems += resource_problems(f"{where}.resources", table.get("resources", {}))
     services = table.get("services")
     if not isinstance(services, list) or not services:
         problems.append(f"{where}: services must be a non-empty list of service names")
@@ -237,6 +316,10 @@ def _parse_unit(name: str, table: Any) -> tuple[Unit | None, list[str]]:
         problems.append(f"{where}: port is required (its local port for procfile and make up)")
     if problems:
         return None, problems
+    try:
+        resources = resolve_resources(shared_resources, table.get("resources", {}))
+    except ValueError as exc:
+        return None, [f"{where}: {exc}"]
     unit = Unit(
         name=name,
         services=tuple(services),
@@ -246,6 +329,7 @@ def _parse_unit(name: str, table: Any) -> tuple[Unit | None, list[str]]:
         beat=table.get("beat", False),
         admin=table.get("admin", False),
         database=table.get("database", f"ucloud_{name.replace('-', '_')}"),
+        resources=resources,
     )
     return unit, []
 

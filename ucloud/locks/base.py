@@ -2,7 +2,10 @@
 
 A backend hands out one ``Holder`` per acquisition attempt of a lock name;
 the holder keeps what it needs to prove ownership later (a random token, a
-database connection)::
+database connection). Fencing tokens of one name only grow, also across a
+lost counter (a flushed Redis, a restarted process): counters start from
+the current time in microseconds. Writers check them in their own database
+(``ucloud.locks.fence``)::
 
     holder = backend.holder("jobs.prune")
     fencing_token = holder.try_acquire(ttl=30.0)   # None while someone else holds it
@@ -11,6 +14,7 @@ database connection)::
 from __future__ import annotations
 
 import abc
+import time
 
 
 class LockError(Exception):
@@ -56,6 +60,11 @@ class Holder(abc.ABC):
         """Free what an attempt that did not acquire the lock holds on to."""
 
 
+def time_floor() -> int:
+    """The lowest fencing token a fresh counter may issue: now, in microseconds."""
+    return time.time_ns() // 1000
+
+
 class LockBackend(abc.ABC):
     """Where locks live: Redis, PostgreSQL or this process."""
 
@@ -65,12 +74,3 @@ class LockBackend(abc.ABC):
     @abc.abstractmethod
     def holder(self, name: str) -> Holder:
         """A new holder for one acquisition of the lock ``name``."""
-
-    @abc.abstractmethod
-    def check_fencing_token(self, name: str, token: int) -> None:
-        """Accept ``token`` for a write guarded by lock ``name`` or raise ``StaleFencingToken``.
-
-        The highest token seen is remembered atomically: a token lower than
-        it is refused, an equal or higher one is accepted (and becomes the
-        highest).
-        """

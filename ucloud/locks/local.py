@@ -1,8 +1,9 @@
 """Process-local locks: the embedded default (SQLite, no Redis).
 
 They exclude threads of this process only, which is all a single-process
-development server needs; the ttl is enforced like Redis does, so code
-behaves the same on both::
+development server needs (a deployment of several processes that would
+fall back to them fails the system check ``ucloud.E020``); the ttl is
+enforced like Redis does, so code behaves the same on both::
 
     DistributedLock("jobs.prune", ttl=30, backend="local")
 """
@@ -12,11 +13,11 @@ from __future__ import annotations
 import threading
 import time
 
-from ucloud.locks.base import Holder, LockBackend, StaleFencingToken
+from ucloud.locks.base import Holder, LockBackend, time_floor
 
 
 class LocalLocks(LockBackend):
-    """Locks, fencing counters and accepted tokens in this process's memory."""
+    """Locks and fencing counters in this process's memory."""
 
     name = "local"
 
@@ -25,16 +26,9 @@ class LocalLocks(LockBackend):
         # name -> (holder, monotonic expiry)
         self.held: dict[str, tuple[LocalHolder, float]] = {}
         self.issued: dict[str, int] = {}
-        self.accepted: dict[str, int] = {}
 
     def holder(self, name: str) -> LocalHolder:
         return LocalHolder(self, name)
-
-    def check_fencing_token(self, name: str, token: int) -> None:
-        with self.mutex:
-            if token < self.accepted.get(name, 0):
-                raise StaleFencingToken(name, token)
-            self.accepted[name] = token
 
     def owner(self, name: str) -> LocalHolder | None:
         """The live holder of ``name``; call with ``mutex`` held."""
@@ -55,7 +49,9 @@ class LocalHolder(Holder):
             if backend.owner(self.name) is not None:
                 return None
             backend.held[self.name] = (self, time.monotonic() + ttl)
-            token = backend.issued.get(self.name, 0) + 1
+            # Above the clock too: a restarted process must not issue tokens
+            # that fence rows written before the restart refuse.
+            token = max(backend.issued.get(self.name, 0) + 1, time_floor())
             backend.issued[self.name] = token
             return token
 

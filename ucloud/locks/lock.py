@@ -1,4 +1,4 @@
-"""``DistributedLock``, the backend choice, fencing checks and ``run_exclusively``.
+"""``DistributedLock``, the backend choice and ``run_exclusively``.
 
 ::
 
@@ -221,16 +221,6 @@ class DistributedLock:
         # A renew that raised LockLost already dropped the lock.
         if self.held:
             self.release()
-
-
-def check_fencing_token(name: str, token: int, *, backend: LockBackend | str | None = None) -> None:
-    """Refuse (``StaleFencingToken``) a write guarded by ``name`` whose token is stale.
-
-    Call it where the write happens, with the writer's ``lock.fencing_token``:
-    once a newer holder wrote, an older holder that lost the lock without
-    noticing (a long pause, say) can no longer write.
-    """
-    get_backend(backend).check_fencing_token(name, token)
 
 
 def run_exclusively(

@@ -12,9 +12,10 @@ lost peer). That is the safe direction: it never ends early::
         prune()
 
 Fencing tokens come from one sequence, so they increase across all lock
-names; writers' highest accepted tokens live in ``ucloud_lock_fence``. Both
-are created on first use (not by a migration: a lock must work before, and
-whatever apps are installed).
+names; it starts at the clock in microseconds and is created on first use
+(not by a migration: a lock must work before, and whatever apps are
+installed). Writers check the tokens in their own database
+(``ucloud.locks.fence``).
 """
 
 from __future__ import annotations
@@ -25,24 +26,15 @@ from typing import Any
 import psycopg
 from django.db import connections
 
-from ucloud.locks.base import Holder, LockBackend, StaleFencingToken
+from ucloud.locks.base import Holder, LockBackend, time_floor
 
 SEQUENCE = "ucloud_lock_fencing_token"
-FENCE_TABLE = "ucloud_lock_fence"
 # Serializes the CREATE ... IF NOT EXISTS of several first users.
 SCHEMA_LOCK_KEY = -0x75C10D0000000001
 
 # One round trip; CASE evaluates nextval() only once the lock is taken, so a
 # failed attempt consumes no token.
 ACQUIRE = f"SELECT CASE WHEN pg_try_advisory_lock(%s) THEN nextval('{SEQUENCE}') END"
-
-# Accepts a token no older than the highest one, and remembers it.
-CHECK_FENCE = f"""
-INSERT INTO {FENCE_TABLE} (name, highest) VALUES (%s, %s)
-ON CONFLICT (name) DO UPDATE SET highest = EXCLUDED.highest
-WHERE {FENCE_TABLE}.highest <= EXCLUDED.highest
-RETURNING highest
-"""
 
 # The server notices a vanished client after about a minute, not hours
 # (these settings only apply to TCP connections).
@@ -81,29 +73,12 @@ class PostgresLocks(LockBackend):
             return
         with self.connect() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [SCHEMA_LOCK_KEY])
-            conn.execute(f"CREATE SEQUENCE IF NOT EXISTS {SEQUENCE}")
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {FENCE_TABLE} "
-                "(name text PRIMARY KEY, highest bigint NOT NULL)"
-            )
+            # DDL takes no parameters; the start is an int we made.
+            conn.execute(f"CREATE SEQUENCE IF NOT EXISTS {SEQUENCE} START WITH {time_floor():d}")
         self._schema_ready = True
 
     def holder(self, name: str) -> PostgresHolder:
         return PostgresHolder(self, advisory_key(name))
-
-    def check_fencing_token(self, name: str, token: int) -> None:
-        """Check on Django's connection, inside the caller's transaction if any.
-
-        Run it in the transaction that does the guarded write: the check and
-        the write then commit (or roll back) together, and concurrent
-        writers of one lock name queue on the fence row.
-        """
-        self.ensure_schema()
-        with connections[self.alias].cursor() as cursor:
-            cursor.execute(CHECK_FENCE, [name, token])
-            accepted = cursor.fetchone()
-        if accepted is None:
-            raise StaleFencingToken(name, token)
 
 
 class PostgresHolder(Holder):

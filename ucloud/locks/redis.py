@@ -1,11 +1,11 @@
 """Locks in Redis: ``SET key token NX PX ttl``, compare-and-delete, fencing counters.
 
-Each lock name uses three keys sharing one hash tag (so that a script that
-touches several stays on one Redis Cluster slot)::
+Each lock name uses two keys sharing one hash tag (so that a script that
+touches both stays on one Redis Cluster slot)::
 
     ucloud:lock:{jobs.prune}           the holder's random token, with the ttl
-    ucloud:lock:{jobs.prune}:fence     fencing tokens issued (INCR, never expires)
-    ucloud:lock:{jobs.prune}:accepted  the highest fencing token writers accepted
+    ucloud:lock:{jobs.prune}:fence     fencing tokens issued (INCR, never expires;
+                                       starts at Redis's clock in microseconds)
 
 Every step is one Lua script, so one round trip and atomic::
 
@@ -21,11 +21,17 @@ from typing import Any
 
 import redis
 
-from ucloud.locks.base import Holder, LockBackend, StaleFencingToken
+from ucloud.locks.base import Holder, LockBackend
 
 # The fencing token is consumed only when SET NX succeeds; 0 means "held".
+# A missing counter (first use, or a Redis that lost its data) starts at the
+# clock, above every token issued before, which fence rows may remember.
 ACQUIRE = """
 if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    if redis.call('exists', KEYS[2]) == 0 then
+        local now = redis.call('time')
+        redis.call('set', KEYS[2], now[1] .. string.format('%06d', tonumber(now[2])))
+    end
     return redis.call('incr', KEYS[2])
 end
 return 0
@@ -46,17 +52,6 @@ end
 return 0
 """
 
-# 1 when accepted (and remembered as the highest), 0 when stale.
-CHECK_FENCE = """
-local highest = tonumber(redis.call('get', KEYS[1]) or '0')
-local token = tonumber(ARGV[1])
-if token < highest then
-    return 0
-end
-redis.call('set', KEYS[1], ARGV[1])
-return 1
-"""
-
 KEY_PREFIX = "ucloud:lock:"
 
 
@@ -71,7 +66,6 @@ class RedisLocks(LockBackend):
         self._acquire = client.register_script(ACQUIRE)
         self._release = client.register_script(RELEASE)
         self._renew = client.register_script(RENEW)
-        self._check_fence = client.register_script(CHECK_FENCE)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisLocks:
@@ -85,10 +79,6 @@ class RedisLocks(LockBackend):
 
     def holder(self, name: str) -> RedisHolder:
         return RedisHolder(self, self.key(name))
-
-    def check_fencing_token(self, name: str, token: int) -> None:
-        if not self._check_fence(keys=[f"{self.key(name)}:accepted"], args=[token]):
-            raise StaleFencingToken(name, token)
 
 
 class RedisHolder(Holder):

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import nullcontext
 
 import pytest
+from django.conf import settings
+from django.test import override_settings
 
 from apps.accounts import services
 from apps.accounts.api import AccountDescriptions
+from tests.conftest import clear_throttles
 from ucloud.client import RPCClient
-from ucloud.exceptions import RPCException
+from ucloud.credentials import service_token
+from ucloud.exceptions import RPCException, TooManyRequests
 from ucloud.roles import Role
-from ucloud.tokens import mint_access_token, mint_refresh_token, service_token
+from ucloud.testing import forced_http
+from ucloud.tokens import mint_access_token, mint_refresh_token
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_throttles")]
 
 JSON = "application/json"
 PASSWORD = "correct-horse-battery"
@@ -68,13 +74,85 @@ def test_login_is_audited_without_the_password(client, caplog):
     assert PASSWORD not in caplog.text
 
 
-def test_refresh_over_http(client):
-    response = post(client, "/api/accounts/refresh", {"refresh_token": mint_refresh_token("root")})
+def login(client, username: str = "root", password: str = PASSWORD):
+    return post(client, "/api/accounts/login", {"username": username, "password": password})
+
+
+def test_refresh_over_http_rotates_the_pair(client):
+    refresh_token = login(client).json()["refresh_token"]
+    response = post(client, "/api/accounts/refresh", {"refresh_token": refresh_token})
     assert response.status_code == 200
+    assert set(response.json()) == {"access_token", "refresh_token"}
     me = client.get(
         "/api/accounts/whoami", HTTP_AUTHORIZATION=f"Bearer {response.json()['access_token']}"
     )
     assert me.json() == {"username": "root", "role": "ADMIN"}
+    again = post(client, "/api/accounts/refresh", {"refresh_token": refresh_token})
+    assert (again.status_code, again.json()["error_code"]) == (401, "token_reused")
+
+
+def test_logout_over_http_ends_the_refresh_token(client):
+    refresh_token = login(client).json()["refresh_token"]
+    response = post(client, "/api/accounts/logout", {"refresh_token": refresh_token})
+    assert (response.status_code, response.json()) == (200, {})
+    refused = post(client, "/api/accounts/refresh", {"refresh_token": refresh_token})
+    assert (refused.status_code, refused.json()["error_code"]) == (401, "token_revoked")
+
+
+def test_change_password_over_http(client):
+    refresh_token = login(client, "alice").json()["refresh_token"]
+    response = post(
+        client,
+        "/api/accounts/password",
+        {"old_password": PASSWORD, "new_password": "a-new-long-password"},
+        **bearer("alice", Role.USER),
+    )
+    assert (response.status_code, response.json()) == (200, {})
+    refused = post(client, "/api/accounts/refresh", {"refresh_token": refresh_token})
+    assert refused.json()["error_code"] == "token_revoked"
+    assert login(client, "alice", "a-new-long-password").status_code == 200
+
+
+def test_admin_deactivates_a_user_over_http(client):
+    refresh_token = login(client, "alice").json()["refresh_token"]
+    data = {"username": "alice"}
+    denied = post(client, "/api/accounts/users/deactivate", data, **bearer("alice", Role.USER))
+    assert denied.status_code == 403
+    response = post(client, "/api/accounts/users/deactivate", data, **bearer("root", Role.ADMIN))
+    assert (response.status_code, response.json()) == (200, {"username": "alice", "role": "USER"})
+    refused = post(client, "/api/accounts/refresh", {"refresh_token": refresh_token})
+    assert refused.json()["error_code"] == "token_revoked"
+
+
+def few_failures_allowed():
+    return override_settings(
+        UCLOUD={**settings.UCLOUD, "LOGIN_FAILURES_PER_USERNAME": 2, "LOGIN_THROTTLE_WINDOW": 120}
+    )
+
+
+def test_throttled_login_over_http_is_429_with_retry_after(client):
+    with few_failures_allowed():
+        for _ in range(2):
+            assert login(client, "alice", "wrong-password").status_code == 401
+        response = login(client, "alice")
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 120
+    assert response.json()["error_code"] == "throttled"
+    assert set(response.json()) == {"why", "error_code"}
+
+
+def test_throttled_login_raises_too_many_requests_on_both_transports(transactional_db, live_server):
+    request = {"username": "alice", "password": "wrong-password"}
+    with few_failures_allowed():
+        for transport in (nullcontext(), forced_http(live_server.url)):
+            clear_throttles()
+            with transport:
+                for _ in range(2):
+                    call_error(AccountDescriptions.login, request, RPCClient())
+                error = call_error(AccountDescriptions.login, request, RPCClient())
+            assert type(error) is TooManyRequests
+            assert error.retry_after is not None
+            assert 0 < error.retry_after <= 120
 
 
 def test_access_token_used_as_refresh_token_is_401(client):
@@ -85,9 +163,8 @@ def test_access_token_used_as_refresh_token_is_401(client):
 
 
 def test_refresh_token_used_as_access_token_is_401(client):
-    response = client.get(
-        "/api/accounts/whoami", HTTP_AUTHORIZATION=f"Bearer {mint_refresh_token('alice')}"
-    )
+    token = mint_refresh_token("alice", jti="j", family="f")
+    response = client.get("/api/accounts/whoami", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 401
 
 

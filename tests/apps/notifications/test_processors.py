@@ -7,14 +7,14 @@ import pytest
 
 from apps.accounts.services import user_create
 from apps.files import services as files
+from apps.files.api import files_events
 from apps.notifications.models import Notification
 from apps.notifications.processors import notify_of_file_event
-from ucloud import delivery
 from ucloud.client import RPCClient
+from ucloud.events.delivery import Received, deliver
+from ucloud.events.processors import processors
 from ucloud.exceptions import Conflict
 from ucloud.models import InboxEntry, OutboxEvent
-from ucloud.processors import processors
-from ucloud.streams import Event
 
 pytestmark = pytest.mark.django_db
 
@@ -96,11 +96,12 @@ def test_sharing_twice_with_the_same_user_notifies_once(committed):
 def test_a_files_event_delivered_again_is_not_notified_twice(committed):
     with committed():
         files.file_create(owner="alice", path="/a.txt", size=3)
-    # What a broker redelivery would carry: the same rows, in message form.
+    # What a redelivery from the stream would carry: the same events again.
     again = [
-        Event(str(row.event_id), row.stream, row.key, row.payload, row.created_at).as_message()
+        Received(str(row.event_id), row.key, row.payload, row.created_at)
         for row in OutboxEvent.objects.all()
     ]
-    assert delivery.deliver("notifications", again) == 0
+    outcome = deliver("notifications", files_events, again, attempts={})
+    assert (len(outcome.done), outcome.failed) == (1, [])
     assert len(notes()) == 1
     assert InboxEntry.objects.count() == 1

@@ -1,4 +1,5 @@
-"""The probe's state: one ``Effect`` per processor and event key, at most."""
+"""The probe's state: one ``Effect`` per processor and event key, at most, and
+the sequenced events in the order they were applied."""
 
 from __future__ import annotations
 
@@ -27,3 +28,21 @@ class Effect(models.Model):
 
     def __str__(self) -> str:
         return f"{self.processor} #{self.number}"
+
+
+class Applied(models.Model):
+    """A sequenced event, applied; ids grow in the order of application."""
+
+    key = models.IntegerField()
+    seq = models.IntegerField()
+    pid = models.IntegerField()
+
+    objects: ClassVar[models.Manager[Applied]] = models.Manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "seq"], name="probe_applied_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}/{self.seq}"

@@ -1,15 +1,16 @@
-"""Two processors of the probe group: one event at a time, and whole batches.
+"""Processors of the probe group: one event at a time, and whole batches.
 
 Both consume ``probe.events``; each has its own inbox (consumer id), so every
-event must leave one effect per processor.
+event must leave one effect per processor. A third applies ``probe.sequence``
+events, recording the order it applied them in.
 """
 
 from __future__ import annotations
 
 from tests.events.probe import services
-from tests.events.probe.api import probe_events
-from ucloud.processors import processor
-from ucloud.streams import Event
+from tests.events.probe.api import probe_events, probe_sequence
+from ucloud.events.processors import processor
+from ucloud.events.streams import Event
 
 
 @processor(probe_events)
@@ -20,3 +21,8 @@ def apply_one(event: Event) -> None:
 @processor(probe_events, batched=True)
 def apply_batch(events: list[Event]) -> None:
     services.effects_apply(processor="batch", events=events)
+
+
+@processor(probe_sequence)
+def apply_in_sequence(event: Event) -> None:
+    services.sequence_apply(event=event)

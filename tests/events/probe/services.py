@@ -4,6 +4,7 @@ Every execution is appended to ``PROBE_DIR/executions.log`` before anything
 else, so the tests see executions that never committed::
 
     effects_apply(processor="one", events=[event])
+    sequence_apply(event=event)          # probe.sequence: slow, failing, ordered
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from pathlib import Path
 
 from django.conf import settings
 
-from tests.events.probe.models import Effect
-from tests.events.probe.switches import CURED, EXECUTIONS, HOLD
-from ucloud.streams import Event
+from tests.events.probe.models import Applied, Effect
+from tests.events.probe.switches import CURED, EXECUTIONS, HOLD, sequence_number
+from ucloud.events.streams import Event
 
 # A held event gives up eventually, so that a forgotten gate cannot hang a run.
 HOLD_LIMIT = 120.0
@@ -32,9 +33,9 @@ def probe_dir() -> Path:
     return Path(getattr(settings, "PROBE_DIR", ""))
 
 
-def execution_record(*, processor: str, event: Event) -> None:
+def execution_record(*, processor: str, event: Event, number: int | None = None) -> None:
     """Append one line; O_APPEND keeps concurrent writers' lines whole."""
-    line = f"{processor} {event.event_id} {event.key} {os.getpid()}\n"
+    line = f"{processor} {event.event_id} {event.key if number is None else number} {os.getpid()}\n"
     fd = os.open(probe_dir() / EXECUTIONS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line.encode())
@@ -70,3 +71,30 @@ def effects_apply(*, processor: str, events: Sequence[Event]) -> None:
             for event in events
         ]
     )
+
+
+class Injected(RuntimeError):
+    """A failure the sequenced event asked for."""
+
+
+def sequence_apply(*, event: Event) -> None:
+    """Record the execution, sleep, fail the first ``fail_times`` executions,
+    then record the application (in the caller's transaction)."""
+    key, seq = int(event.payload["key"]), int(event.payload["seq"])
+    number = sequence_number(key, seq)
+    execution_record(processor="sequence", event=event, number=number)
+    time.sleep(int(event.payload["delay_ms"]) / 1000)
+    if _executions_of("sequence", number) <= int(event.payload["fail_times"]):
+        raise Injected(f"injected failure of {key}/{seq}")
+    Applied.objects.create(key=key, seq=seq, pid=os.getpid())
+
+
+def _executions_of(processor: str, number: int) -> int:
+    wanted = f"{processor} "
+    suffix = f" {number} "
+    count = 0
+    with open(probe_dir() / EXECUTIONS) as log:
+        for line in log:
+            if line.startswith(wanted) and suffix in line:
+                count += 1
+    return count

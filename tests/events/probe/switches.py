@@ -11,3 +11,8 @@ every worker see the same switches::
 EXECUTIONS = "executions.log"
 HOLD = "hold"
 CURED = "cured"
+
+
+def sequence_number(key: int, seq: int) -> int:
+    """The number a sequenced event's executions are logged under."""
+    return key * 100_000 + seq

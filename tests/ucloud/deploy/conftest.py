@@ -27,6 +27,13 @@ from ucloud.management.commands.ucloud_deploy import find_nginx
 SAMPLE = """
 [gateway]
 port = 9080
+hosts = ["ucloud.example.com", "api.example.com"]
+tls_secret = "example-tls"
+login_rate = "10r/m"
+login_burst = 5
+
+[resources.worker]
+limits = { memory = "768Mi" }
 
 [units.accounts]
 services = ["accounts"]
@@ -38,6 +45,7 @@ workers = 0
 services = ["files"]
 port = 9002
 replicas = 2
+resources = { web = { requests = { cpu = "500m" } } }
 
 [units.notifications]
 services = ["notifications"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,9 +50,34 @@ def test_all_writes_each_target_to_a_folder_of_its_own(tmp_path, topology_file):
         "procfile/env/notifications.env",
         "compose/docker-compose.yml",
         "compose/nginx.conf",
-        "compose/postgres-init.sql",
+        "compose/postgres-init.sh",
+        "compose/secrets.sh",
         "k8s/ucloud.yaml",
+        "k8s/create-secrets.sh",
+        "k8s/database-roles.sql",
     }
+
+
+def test_no_generated_file_carries_a_secret_placeholder_or_this_machines_paths(
+    tmp_path, topology_file
+):
+    _deploy("all", tmp_path / "out", topology_file)
+    files = _snapshot(tmp_path / "out")
+
+    for name, content in files.items():
+        text = content.decode()
+        assert "CHANGE-ME" not in text.upper(), name
+        if not name.startswith("procfile/"):  # the local run: paths of this machine by design
+            # Absolute paths only: compose's build context is relative (../..).
+            for folder in (tmp_path, REPO):
+                assert not re.search(rf"(?<![\w.]){re.escape(str(folder))}", text), name
+    assert "user " not in files["nginx/nginx.conf"].decode().split("http {")[0]
+
+
+def test_the_nginx_user_directive_is_written_only_when_asked(tmp_path, topology_file):
+    _deploy("nginx", tmp_path, topology_file, "--nginx-user", "www-data")
+
+    assert "\nuser www-data;\n" in (tmp_path / "nginx.conf").read_text()
 
 
 def test_generating_twice_gives_byte_identical_files(tmp_path, topology_file):
@@ -128,6 +154,13 @@ def test_without_a_database_server_units_get_sqlite_files_in_the_run_dir(
         (lambda t: t.replace("port = 9002", "port = 9001"), "port 9001 is used by both"),
         (lambda t: t.replace("replicas = 2", "replicas = 2\nworkers = 0"),
          r"unit\(s\) files \(files\) serve services with events but have workers = 0"),
+        (lambda t: t.replace("[units.files]", "[units.live]"), "'live' is reserved"),
+        (lambda t: t.replace('cpu = "500m"', 'cpu = "lots"'),
+         "'lots' is not a Kubernetes quantity"),
+        (lambda t: t.replace('cpu = "500m"', 'cpu = "2"'), "web requests cpu 2 above its limit 1"),
+        (lambda t: t.replace('login_rate = "10r/m"', 'login_rate = "10/min"'),
+         "login_rate must be"),
+        (lambda t: t.replace('"api.example.com"', '"api example"'), "hosts must be a list"),
     ],
 )  # fmt: skip
 def test_a_bad_topology_is_a_command_error_naming_the_file(tmp_path, change, message):
@@ -139,6 +172,14 @@ def test_a_bad_topology_is_a_command_error_naming_the_file(tmp_path, change, mes
 
     assert str(path) in str(caught.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_k8s_needs_the_gateways_hosts(tmp_path):
+    path = tmp_path / "topology.toml"
+    path.write_text(SAMPLE.replace('hosts = ["ucloud.example.com", "api.example.com"]\n', ""))
+
+    with pytest.raises(CommandError, match=r"the k8s target needs \[gateway\] hosts"):
+        _deploy("k8s", tmp_path / "out", path)
 
 
 def test_a_missing_topology_file_is_a_command_error(tmp_path):

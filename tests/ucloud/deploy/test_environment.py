@@ -38,7 +38,48 @@ def test_containers_find_the_others_by_service_name_and_mount_keys(sample_topolo
         "accounts=http://accounts:8000,notifications=http://notifications:8000"
     )
     assert env["UCLOUD_KEYS_DIR"] == "/run/ucloud/keys"
-    assert env["DJANGO_ALLOWED_HOSTS"] == "*"
+
+
+@pytest.mark.parametrize(
+    ("target", "hosts"),
+    [
+        ("k8s", "ucloud.example.com,api.example.com,files"),
+        ("compose", "ucloud.example.com,api.example.com,files,127.0.0.1,localhost,[::1]"),
+        ("procfile", "ucloud.example.com,api.example.com,127.0.0.1,localhost,[::1]"),
+    ],
+)
+def test_allowed_hosts_are_the_gateways_hosts_and_the_units_own_names(
+    sample_topology, target, hosts
+):
+    env = sample_topology.environment(sample_topology.unit("files"), target=target, base=BASE)
+
+    assert env["DJANGO_ALLOWED_HOSTS"] == hosts
+    assert "*" not in env["DJANGO_ALLOWED_HOSTS"]
+
+
+def test_a_base_adds_allowed_hosts_without_replacing_the_topologys(sample_topology):
+    base = {**BASE, "DJANGO_ALLOWED_HOSTS": "files.internal, ucloud.example.com"}
+    env = sample_topology.environment(sample_topology.unit("files"), target="k8s", base=base)
+
+    assert env["DJANGO_ALLOWED_HOSTS"] == "ucloud.example.com,api.example.com,files,files.internal"
+
+
+def test_credentials_give_each_unit_its_own_role_and_the_admin_every_role(sample_topology):
+    def credentials(unit):
+        return unit.database, f"pw-{unit.name}"
+
+    files = sample_topology.environment(
+        sample_topology.unit("files"), target="k8s", base=BASE, credentials=credentials
+    )
+    admin = sample_topology.environment(
+        sample_topology.admin_unit, target="k8s", base=BASE, credentials=credentials
+    )
+
+    assert files["DATABASE_URL"] == "postgres://ucloud_files:pw-files@127.0.0.1:5432/ucloud_files"
+    assert admin["DATABASE_URL_FILES"] == files["DATABASE_URL"]
+    assert admin["DATABASE_URL"] == (
+        "postgres://ucloud_accounts:pw-accounts@127.0.0.1:5432/ucloud_accounts"
+    )
 
 
 def test_a_unit_gets_its_own_database_for_each_of_its_services(sample_topology):

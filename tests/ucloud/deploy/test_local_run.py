@@ -122,7 +122,8 @@ def _toml(data) -> str:
     lines = ["[gateway]", f"port = {data['gateway']['port']}"]
     for name, table in data["units"].items():
         lines.append(f"[units.{name}]")
-        lines += [f"{key} = {json.dumps(value)}" for key, value in table.items()]
+        # Resources are for Kubernetes only: a local run ignores them.
+        lines += [f"{key} = {json.dumps(v)}" for key, v in table.items() if key != "resources"]
     return "\n".join(lines) + "\n"
 
 

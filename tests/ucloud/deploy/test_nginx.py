@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import require
 from tests.ucloud.deploy.conftest import Gateway, StubUnit, free_port, nginx_test, sample_data
-from ucloud.deploy.nginx import local_servers, render_nginx
+from ucloud.deploy.nginx import gateway_server_names, local_servers, render_nginx
 from ucloud.deploy.topology import parse_topology
 from ucloud.management.commands.ucloud_deploy import find_nginx, root_user
 
@@ -39,9 +39,9 @@ def gateway(tmp_path_factory, nginx_binary):
     conf.write_text(
         render_nginx(
             topology,
-            run_dir=str(folder),
             listen=f"127.0.0.1:{port}",
             servers=servers,
+            server_names=gateway_server_names(topology),
             static_root=str(static),
             user=root_user(),
         )
@@ -66,7 +66,10 @@ def test_nginx_accepts_the_generated_configuration(tmp_path, nginx, sample_topol
     servers = local_servers(sample_topology)
     conf.write_text(
         render_nginx(
-            sample_topology, run_dir=str(tmp_path), listen="127.0.0.1:9080", servers=servers
+            sample_topology,
+            listen="127.0.0.1:9080",
+            servers=servers,
+            server_names=gateway_server_names(sample_topology),
         )
     )
 
@@ -77,12 +80,7 @@ def test_nginx_accepts_the_generated_configuration(tmp_path, nginx, sample_topol
 
 
 def test_every_replica_is_an_upstream_server(sample_topology, tmp_path):
-    text = render_nginx(
-        sample_topology,
-        run_dir=str(tmp_path),
-        listen="9080",
-        servers=local_servers(sample_topology),
-    )
+    text = render_nginx(sample_topology, listen="9080", servers=local_servers(sample_topology))
 
     files_upstream = re.search(r"upstream ucloud_files \{(.*?)\}", text, re.S)
     assert files_upstream is not None
@@ -94,9 +92,7 @@ def test_every_replica_is_an_upstream_server(sample_topology, tmp_path):
 
 def test_a_unit_without_servers_is_a_generation_error(sample_topology, tmp_path):
     with pytest.raises(ValueError, match="no upstream servers given for unit 'files'"):
-        render_nginx(
-            sample_topology, run_dir=str(tmp_path), listen="9080", servers={"accounts": ("a:1",)}
-        )
+        render_nginx(sample_topology, listen="9080", servers={"accounts": ("a:1",)})
 
 
 def _seen(response):
@@ -205,3 +201,73 @@ def test_static_files_are_served_from_the_static_root_with_their_type(gateway):
     assert response.text == "body { margin: 0 }\n"
     assert response.headers["Content-Type"] == "text/css"
     assert len(gateway.stubs["accounts"].requests) == asked_accounts
+
+
+def test_paths_are_relative_to_the_prefix_and_no_user_is_set_unless_asked(sample_topology):
+    text = render_nginx(sample_topology, listen="9080", servers=local_servers(sample_topology))
+
+    assert "\npid nginx.pid;\n" in text
+    assert "error_log nginx-error.log warn;" in text
+    assert "client_body_temp_path nginx-client-temp;" in text
+    assert not re.search(r"^\s*user ", text, re.M)
+    assert not re.search(r" /(tmp|srv|work|home|root)/", text)
+    asked = render_nginx(sample_topology, listen="9080", servers=local_servers(sample_topology),
+                         user="www-data")  # fmt: skip
+    assert "\nuser www-data;\n" in asked
+
+
+def test_the_server_names_are_the_topologys_hosts_and_loopback(sample_topology):
+    names = gateway_server_names(sample_topology)
+    text = render_nginx(sample_topology, listen="9080", servers=local_servers(sample_topology),
+                        server_names=names)  # fmt: skip
+
+    assert names == ("ucloud.example.com", "api.example.com", "127.0.0.1", "localhost")
+    assert "server_name ucloud.example.com api.example.com 127.0.0.1 localhost;" in text
+    assert "listen 9080 default_server;" in text
+
+
+def test_an_unknown_host_gets_a_json_400_and_a_known_one_passes(gateway):
+    unknown = httpx.get(gateway.url + "/status", headers={"Host": "evil.example.net"})
+    known = httpx.get(gateway.url + "/status", headers={"Host": "api.example.com"})
+
+    assert unknown.status_code == 400
+    assert unknown.json() == {
+        "why": "The gateway does not serve this host",
+        "error_code": "unknown_host",
+    }
+    assert _seen(known) == ("accounts", "/status")
+
+
+def test_the_gateway_answers_its_own_health_without_asking_a_unit(gateway):
+    asked = sum(len(stub.requests) for stub in gateway.stubs.values())
+    response = httpx.get(gateway.url + "/status/gateway")
+
+    assert (response.status_code, response.json()) == (200, {"status": "ok", "unit": "gateway"})
+    assert sum(len(stub.requests) for stub in gateway.stubs.values()) == asked
+
+
+@pytest.mark.parametrize("path", ["/api/accounts/login", "/auth/login"])
+def test_login_attempts_beyond_the_rate_get_a_json_429_with_retry_after(
+    tmp_path, nginx_binary, sample_topology, path
+):
+    # A gateway of its own: the module's must not run out of login attempts.
+    accounts = StubUnit("accounts")
+    port = free_port()
+    conf = tmp_path / "nginx.conf"
+    servers = {"accounts": (accounts.address,), "files": ("127.0.0.1:9",),
+               "notifications": ("127.0.0.1:9",)}  # fmt: skip
+    conf.write_text(render_nginx(sample_topology, listen=f"127.0.0.1:{port}", servers=servers,
+                                 user=root_user()))  # fmt: skip
+    running = Gateway(nginx_binary, conf, port)
+    try:
+        with httpx.Client(base_url=running.url) as client:
+            # 10r/m with a burst of 5: the first six pass at once, not the next.
+            answers = [client.post(path, content=b"{}") for _ in range(8)]
+    finally:
+        running.stop()
+        accounts.close()
+
+    assert [a.status_code for a in answers] == [200] * 6 + [429] * 2
+    assert answers[-1].json()["error_code"] == "throttled"
+    assert answers[-1].headers["Retry-After"] == "6"
+    assert {r["path"] for r in accounts.requests} == {"/api/accounts/login"}

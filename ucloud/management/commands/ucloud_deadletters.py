@@ -20,9 +20,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
 
-from ucloud.delivery import first_line, retry_or_reason
+from ucloud.events.delivery import first_line, retry_or_reason
+from ucloud.events.relay import swept_aliases
 from ucloud.models import DeadLetter
-from ucloud.relay import swept_aliases
 
 
 class Command(BaseCommand):

@@ -12,6 +12,7 @@ secrets from this process's environment (``DATABASE_URL``, ``REDIS_URL``,
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -26,7 +27,7 @@ from ucloud.calls import containers
 from ucloud.deploy import DEPLOY_TARGETS, LocalRun, generate
 from ucloud.deploy.files import write_files
 from ucloud.deploy.topology import DEFAULT_PATH, Topology, TopologyError, load_topology
-from ucloud.tasks import services_with_event_tables
+from ucloud.events.tasks import services_with_event_tables
 
 # Variables of this process that the local targets hand on to every unit.
 BASE_VARIABLES = (
@@ -108,6 +109,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--static-root", help="nginx, procfile: serve /static/ from this folder."
         )
+        parser.add_argument(
+            "--nginx-user",
+            help="nginx, procfile: run nginx's workers as this user (a `user` directive; "
+            "only useful when nginx starts as root). Default: no directive.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         topology = self._topology(options["topology"], options["gateway_port"])
@@ -135,6 +141,8 @@ class Command(BaseCommand):
                 topology = topology.with_ports({}, gateway_port=gateway_port)
         except TopologyError as exc:
             raise CommandError(str(exc)) from None
+        # Generated files name their source without this machine's folders.
+        topology = dataclasses.replace(topology, source=shown_path(source))
         return topology.with_namespaces(service_namespaces())
 
     def _local_run(self, run_dir: Path, options: dict[str, Any]) -> LocalRun:
@@ -149,8 +157,16 @@ class Command(BaseCommand):
             python=sys.executable,
             nginx=find_nginx(),
             static_root=str(Path(static_root).resolve()) if static_root else None,
-            nginx_user=root_user(),
+            nginx_user=options["nginx_user"] or None,
         )
+
+
+def shown_path(path: Path) -> str:
+    """``path`` relative to the repository when inside it, else its name."""
+    resolved = path.resolve()
+    if resolved.is_relative_to(repo_dir()):
+        return str(resolved.relative_to(repo_dir()))
+    return resolved.name
 
 
 def find_nginx() -> str:
@@ -160,6 +176,7 @@ def find_nginx() -> str:
 
 
 def root_user() -> str | None:
-    """``root`` when this runs as root: nginx started the same way keeps its
-    workers as root rather than nobody, who may not read the run folder."""
+    """``root`` when this runs as root: for ``--nginx-user`` when nginx started
+    the same way should keep its workers as root rather than nobody, who may
+    not read a private run folder (``make up`` asks for it)."""
     return "root" if hasattr(os, "geteuid") and os.geteuid() == 0 else None

@@ -1,9 +1,12 @@
-"""Start a Celery worker for the consumer groups of the services served here.
+"""Start a Celery worker for the services served here: their stream consumers
+and their periodic tasks.
 
-The worker consumes ``ucloud.<service>`` for each served service that has
-processors, ``ucloud.relay.<service>`` for each served service that produces
-or consumes events (the sweep of its outbox), and ``ucloud.relay``;
-``--beat`` embeds the scheduler::
+Each pool process consumes the event streams of the consumer groups served
+here (``ucloud.events.worker``), so ``--concurrency`` is the number of
+consumers per group in this worker. Celery itself consumes ``ucloud.relay``,
+``ucloud.<service>`` (the service's own periodic tasks) and
+``ucloud.relay.<service>`` (the sweep and pruning of its outbox) for each
+served service; ``--beat`` embeds the scheduler::
 
     UCLOUD_SERVICES=notifications python manage.py ucloud_worker --beat
 """
@@ -16,31 +19,35 @@ from celery import current_app
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ucloud import topology
-from ucloud.processors import processors
-from ucloud.relay import queue_of
-from ucloud.tasks import RELAY_QUEUE, relay_queue_of, services_with_event_tables
+from ucloud import registry, topology
+from ucloud.events.broker import events_url
+from ucloud.events.tasks import RELAY_QUEUE, queue_of, relay_queue_of, services_with_event_tables
 
 
 def worker_queues() -> list[str]:
-    """``ucloud.relay``, the queues of the served consumer groups, and the
-    relay queues of the served services that have event tables."""
+    """``ucloud.relay``, the task queues of the served services, and the relay
+    queues of the served services that have event tables."""
     served = topology.served_services()
-    groups = sorted({p.group for p in processors().values() if p.group in served})
+    own = sorted(name for name in registry.services() if name in served)
     swept = [name for name in services_with_event_tables() if name in served]
     return [
         RELAY_QUEUE,
-        *(queue_of(group) for group in groups),
+        *(queue_of(name) for name in own),
         *(relay_queue_of(name) for name in swept),
     ]
 
 
 class Command(BaseCommand):
-    help = "Run a Celery worker for the event processors of the services served here."
+    help = "Run a Celery worker: stream consumers and periodic tasks of the services served here."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--beat", action="store_true", help="Also run the scheduler.")
-        parser.add_argument("--concurrency", type=int, default=2, help="Worker processes.")
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=2,
+            help="Worker processes; each consumes the streams of every served group.",
+        )
         parser.add_argument("--loglevel", default="INFO")
         parser.add_argument(
             "--print-queues", action="store_true", help="Print the queues and exit."
@@ -51,13 +58,15 @@ class Command(BaseCommand):
         if options["print_queues"]:
             self.stdout.write(",".join(queues))
             return
-        if not getattr(settings, "CELERY_BROKER_URL", None):
+        if not getattr(settings, "CELERY_BROKER_URL", None) or events_url() is None:
             raise CommandError(
-                "CELERY_BROKER_URL is not set: without a broker, events are processed "
-                "eagerly inside the web process and no worker is needed."
+                "CELERY_BROKER_URL (a Redis URL, or UCLOUD_EVENTS_URL beside it) is not set: "
+                "without Redis, events are processed eagerly inside the web process and no "
+                "worker is needed."
             )
         argv = [
             "worker",
+            "--pool=prefork",
             f"--queues={','.join(queues)}",
             f"--concurrency={options['concurrency']}",
             f"--loglevel={options['loglevel']}",

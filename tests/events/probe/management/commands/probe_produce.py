@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -29,6 +30,8 @@ class Command(BaseCommand):
         parser.add_argument("--transactions", type=int, default=1)
         parser.add_argument("--hold", type=int, action="append", default=[])
         parser.add_argument("--poison", type=int, action="append", default=[])
+        # A pause after each transaction, so that production lasts a while.
+        parser.add_argument("--pause-ms", type=int, default=0)
 
     def handle(self, *args: Any, **options: Any) -> None:
         numbers = list(range(options["start"], options["start"] + options["count"]))
@@ -48,6 +51,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 probe_events.produce_many(events)
                 seen_before_commit += Effect.objects.filter(number__in=chunk).count()
+            time.sleep(options["pause_ms"] / 1000)
         report = {
             "pid": os.getpid(),
             "produced": len(numbers),

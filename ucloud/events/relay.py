@@ -1,0 +1,181 @@
+"""The relay: moves committed outbox rows onto their Redis streams.
+
+Runs right after each producing transaction commits (on the background
+thread) and, as a sweep, on a schedule (Celery beat) for rows a crash or a
+Redis outage left behind. Without an events Redis (eager mode) the rows are
+delivered in process instead (``eager``)::
+
+    relay_pending(using="files")           # after commit: everything pending there
+    sweep(min_age=2.0)                     # rows older than 2 s, in every swept alias
+
+Which databases a process sweeps: ``default`` and the aliases of the
+services it serves (``swept_aliases``), never the outbox of a service it
+does not serve: that unit's own processes hold its credentials and code.
+
+Rows go out in id order, one relay at a time per database (a PostgreSQL
+advisory lock; SQLite has one writer anyway): two relays taking disjoint
+batches could append a key's later event before its earlier one.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import zlib
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import TextField
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from ucloud import topology
+from ucloud.databases import aliases_for
+from ucloud.events import broker, eager
+from ucloud.events.background import BackgroundRelay
+from ucloud.models import InboxEntry, OutboxEvent
+from ucloud.settings import ucloud_settings
+
+logger = logging.getLogger("ucloud.events")
+
+# The advisory lock that serialises relays of one PostgreSQL database.
+RELAY_LOCK = zlib.crc32(b"ucloud.events.relay")
+
+
+def events_eager() -> bool:
+    """True when events are delivered in process (no events Redis configured)."""
+    eager_setting = ucloud_settings.EVENTS_EAGER
+    if eager_setting is None:
+        return broker.events_url() is None
+    return bool(eager_setting)
+
+
+def relay_pending(
+    *, using: str = DEFAULT_DB_ALIAS, min_age: float = 0.0, limit: int | None = None
+) -> int:
+    """Relay unrelayed outbox rows (oldest first); return how many."""
+    if events_eager():
+        finished, due = eager.deliver_pending(using=using)
+        if due is not None:
+            background_relay.kick_later(using, due)
+        return finished
+    batch = int(ucloud_settings.STREAM_BATCH_SIZE)
+    relayed = 0
+    while limit is None or relayed < limit:
+        size = batch if limit is None else min(batch, limit - relayed)
+        count = _relay_batch(using, min_age, size)
+        relayed += count
+        if count < size:
+            break
+    return relayed
+
+
+def swept_aliases() -> list[str]:
+    """``default`` and the aliases of the services served here, ``default`` first."""
+    aliases = aliases_for(topology.served_services())
+    return aliases if DEFAULT_DB_ALIAS in aliases else [DEFAULT_DB_ALIAS, *aliases]
+
+
+def sweep(*, min_age: float = 0.0) -> int:
+    """Relay what is pending in every swept alias; return how many rows.
+
+    A database that fails is logged and skipped: the others are still swept.
+    """
+    relayed = 0
+    for alias in swept_aliases():
+        try:
+            relayed += relay_pending(using=alias, min_age=min_age)
+        except Exception:
+            logger.warning("Sweeping the outbox of %s failed", alias, exc_info=True)
+    return relayed
+
+
+# The payload as the database holds it (JSON text): decoding it into a dict
+# only to encode it again for Redis would double the relay's work.
+_COLUMNS = ("id", "event_id", "stream", "key", "payload_json", "contract", "created_at")
+
+
+def _relay_batch(using: str, min_age: float, size: int) -> int:
+    pending = OutboxEvent.objects.using(using).filter(relayed_at__isnull=True)
+    if min_age:
+        cutoff = timezone.now() - datetime.timedelta(seconds=min_age)
+        pending = pending.filter(created_at__lte=cutoff)
+    client = broker.connect()
+    with transaction.atomic(using=using):
+        _one_relay_at_a_time(using)
+        # Plain tuples, not model instances: the relay only forwards rows.
+        as_text = pending.annotate(payload_json=Cast("payload", TextField()))
+        rows = list(as_text.order_by("id").values_list(*_COLUMNS)[:size])
+        if not rows:
+            return 0
+        # Append before marking: a failure rolls back and the rows stay
+        # pending. A crash after appending sends them again; inboxes dedupe.
+        broker.publish(client, [_outgoing(row) for row in rows])
+        OutboxEvent.objects.using(using).filter(id__in=[row[0] for row in rows]).update(
+            relayed_at=timezone.now()
+        )
+    return len(rows)
+
+
+def _one_relay_at_a_time(using: str) -> None:
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RELAY_LOCK])
+
+
+def _outgoing(row: tuple[Any, ...]) -> broker.Outgoing:
+    _, event_id, stream, key, payload, contract, created_at = row
+    return broker.Outgoing(
+        stream=stream,
+        key=key,
+        event_id=str(event_id),
+        payload=payload,
+        produced_at=created_at.isoformat() if created_at else "",
+        contract=contract,
+    )
+
+
+def relay_after_commit(alias: str) -> None:
+    """The outbox's after-commit hook: relay on the background thread (with
+    an events Redis, by default), or right here (eager mode: the first
+    attempt of each event runs before the request returns)."""
+    if not events_eager() and ucloud_settings.RELAY_IN_BACKGROUND:
+        background_relay.kick(alias)
+    else:
+        relay_now(alias)
+
+
+def relay_now(alias: str) -> None:
+    """Relay now; a failure is logged and left to the sweep, never raised
+    into the request whose transaction already committed."""
+    try:
+        relay_pending(using=alias)
+    except Exception:
+        logger.warning("Relay after commit failed; the sweep will retry", exc_info=True)
+
+
+background_relay = BackgroundRelay(relay_now)
+
+
+def prune_swept() -> tuple[int, int]:
+    """``prune`` in every swept alias; the summed counts."""
+    outbox = inbox = 0
+    for alias in swept_aliases():
+        pruned_outbox, pruned_inbox = prune(using=alias)
+        outbox, inbox = outbox + pruned_outbox, inbox + pruned_inbox
+    return outbox, inbox
+
+
+def prune(*, using: str = DEFAULT_DB_ALIAS) -> tuple[int, int]:
+    """Delete relayed outbox rows and inbox entries past their retention."""
+    now = timezone.now()
+    outbox_before = now - datetime.timedelta(seconds=ucloud_settings.OUTBOX_RETENTION)
+    inbox_before = now - datetime.timedelta(seconds=ucloud_settings.INBOX_RETENTION)
+    outbox, _ = (
+        OutboxEvent.objects.using(using)
+        .filter(relayed_at__isnull=False, relayed_at__lt=outbox_before)
+        .delete()
+    )
+    inbox, _ = InboxEntry.objects.using(using).filter(handled_at__lt=inbox_before).delete()
+    return outbox, inbox
