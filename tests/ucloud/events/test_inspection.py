@@ -15,18 +15,12 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import Client
 
-from tests.ucloud.events.eventing import OrderEvent, order, registries_restored, subscribe
+from tests.ucloud.events.eventing import OrderEvent, order, subscribe
 from tests.ucloud.events.streaming import events_on, forget, unique
 from ucloud.events.consumer import GroupConsumer
 from ucloud.events.streams import Event, EventStream
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _own_registries():
-    with registries_restored():
-        yield
 
 
 @pytest.fixture
