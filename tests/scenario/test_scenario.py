@@ -76,7 +76,7 @@ def test_scenario_passes_with_accounts_and_files_in_separate_gunicorn_processes(
         "/api/notifications": deployment.accounts.url,
     }
     with HttpApi(deployment.files.url, routes=routes) as api:
-        run_scenario(api, admin=deployment.admin)
+        run_scenario(api, admin=deployment.admin, notification_wait=30.0)
     # Stopping lets gunicorn finish writing its access log.
     deployment.stop()
     lookups = [
