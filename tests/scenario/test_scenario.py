@@ -15,8 +15,8 @@ import pytest
 from apps.files.api import FileDescriptions
 from tests.scenario.conftest import Deployment, create_admin
 from tests.scenario.scenario import USER_LOOKUPS_BY_FILES, Credentials, expect_error, run_scenario
-from ucloud.exceptions import RPCException
-from ucloud.roles import Role
+from ucloud.contracts.errors import RPCException
+from ucloud.contracts.roles import Role
 from ucloud.testing import (
     HttpApi,
     InProcessApi,
