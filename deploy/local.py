@@ -25,7 +25,7 @@ import httpx
 
 from deploy import processes
 from deploy.databases import create_unit_databases
-from ucloud.deploy.environment import TOPOLOGY_VARIABLES
+from ucloud.deploy.environment import TOPOLOGY_VARIABLES, unit_environment
 from ucloud.deploy.topology import DEFAULT_PATH, Topology, load_topology
 
 REPO = Path(__file__).resolve().parent.parent
@@ -110,7 +110,7 @@ def prepare(topology: Topology, env: dict[str, str], commands: set[str], run_dir
         say(f"created database {name}")
     migrate = ["ucloud_migrate"] if "ucloud_migrate" in commands else ["migrate", "--noinput"]
     for unit in topology.units:
-        unit_env = {**env, **topology.environment(unit, target="procfile", base=env)}
+        unit_env = {**env, **unit_environment(topology, unit, target="procfile", base=env)}
         manage(unit_env, *migrate)
         say(f"migrated {unit.name} ({unit.database})")
     create_administrator(topology, env)
@@ -122,7 +122,7 @@ def create_administrator(topology: Topology, env: dict[str, str]) -> None:
         say("no DJANGO_SUPERUSER_USERNAME: no administrator created")
         return
     admin = topology.admin_unit
-    admin_env = {**env, **topology.environment(admin, target="procfile", base=env)}
+    admin_env = {**env, **unit_environment(topology, admin, target="procfile", base=env)}
     result = manage(admin_env, "createsuperuser", "--noinput", check=False)
     if result.returncode == 0:
         say(f"administrator {username} created")

@@ -37,12 +37,12 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from ucloud import registry
-from ucloud.client import RPCClient
+from ucloud.auth.principal import ALL_SCOPES
+from ucloud.auth.tokens import decode_access_token, mint_access_token
+from ucloud.contracts.errors import Unauthorized
+from ucloud.contracts.roles import Role
 from ucloud.databases import aliases_for
-from ucloud.exceptions import Unauthorized
-from ucloud.principal import ALL_SCOPES
-from ucloud.roles import Role
-from ucloud.tokens import decode_access_token, mint_access_token
+from ucloud.rpc.client import RPCClient
 
 # A response as the scenario sees it: status code and decoded JSON body
 # (None when empty, the text itself when it is not JSON).

@@ -35,7 +35,7 @@ from deploy.databases import create_unit_databases, maintenance_connection
 from tests.events.processes import group_members
 from tests.scenario.scenario import Credentials
 from ucloud.deploy import LocalRun, generate
-from ucloud.deploy.environment import TOPOLOGY_VARIABLES
+from ucloud.deploy.environment import TOPOLOGY_VARIABLES, unit_environment
 from ucloud.deploy.files import write_files
 from ucloud.deploy.procfile import ProcessSpec, process_specs
 from ucloud.deploy.topology import Topology, load_topology
@@ -169,8 +169,8 @@ class ApartDeployment:
         return f"http://127.0.0.1:{self.topology.unit(unit).port}"
 
     def unit_environment(self, unit: str) -> dict[str, str]:
-        return self.topology.environment(
-            self.topology.unit(unit), target="procfile", base=self.base
+        return unit_environment(
+            self.topology, self.topology.unit(unit), target="procfile", base=self.base
         )
 
     # Preparing -------------------------------------------------------------

@@ -32,11 +32,12 @@ PAUSE_MS = 40  # production lasts several seconds: the kills land during it
 
 
 def test_sigkills_at_random_moments_leave_every_event_applied_once_in_every_group(
-    deployment: ProbeDeployment, broker: PrivateRedis
+    deployment: ProbeDeployment, broker: PrivateRedis, capsys: pytest.CaptureFixture[str]
 ):
     seed = int(os.environ.get("CHAOS_SEED") or time.time_ns() % 1_000_000)
     chance = random.Random(seed)
-    print(f"chaos seed: {seed} (CHAOS_SEED={seed} replays the kill schedule)")
+    with capsys.disabled():  # in the run's output even when the test passes
+        print(f"\nchaos seed: {seed} (CHAOS_SEED={seed} replays the kill schedule)")
     workers = [deployment.start_worker(), deployment.start_worker()]
     producers = [
         deployment.produce(count=PER_PRODUCER, start=start, transactions=TRANSACTIONS,
@@ -68,10 +69,14 @@ def test_sigkills_at_random_moments_leave_every_event_applied_once_in_every_grou
     deployment.wait_for_effects(len(expected))
 
     effects = deployment.database.effects()
-    print(
-        f"chaos: {len(expected)} events committed, kills: {', '.join(kills)}; "
-        + ", ".join(f"{name}: {len(effects[name])} effects" for name in PROCESSORS)
-    )
+    with capsys.disabled():
+        print(
+            f"chaos: {len(expected)} events committed, kills: {', '.join(kills)}; "
+            + ", ".join(
+                f"{name}: {len(effects[name])} effects, {len(set(effects[name]))} distinct"
+                for name in PROCESSORS
+            )
+        )
     for name in PROCESSORS:
         assert effects[name] == expected, f"{name}: not each event exactly once"
     assert deployment.database.dead_letters() == []

@@ -17,7 +17,7 @@ import pytest
 from django.test import Client, override_settings
 
 from tests.scenario import servers
-from ucloud.parsers import nesting_exceeds
+from ucloud.rpc.parsers import nesting_exceeds
 from ucloud.testing import token_for
 
 JSON = "application/json"

@@ -1,4 +1,4 @@
-"""``ucloud.prepared``: one serializer instance per class, DRF's results and errors."""
+"""``ucloud.rpc.prepared``: one serializer instance per class, DRF's results and errors."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from apps.files.api import CreateFileRequest, File, MoveFileRequest
-from ucloud.pages import page_of
-from ucloud.prepared import prepared, represent, validate_data
+from ucloud.contracts.pages import page_of
+from ucloud.rpc.prepared import prepared, represent, validate_data
 
 NOW = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
 FILE = {

@@ -10,8 +10,8 @@ import pytest
 
 from apps.accounts import services
 from apps.accounts.api import AccountDescriptions
-from ucloud.client import RPCClient
-from ucloud.roles import Role
+from ucloud.contracts.roles import Role
+from ucloud.rpc.client import RPCClient
 from ucloud.testing import captured_queries, client_for
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ import pytest
 from apps.accounts.services import user_create
 from apps.files import services
 from apps.files.api import FileDescriptions
-from ucloud.exceptions import NotFound
+from ucloud.contracts.errors import NotFound
 from ucloud.testing import captured_queries, client_for
 
 pytestmark = pytest.mark.django_db

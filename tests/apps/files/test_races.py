@@ -21,8 +21,8 @@ from apps.files import services
 from apps.files.api import FileDescriptions
 from apps.files.models import File, Share
 from tests.conftest import require
-from ucloud.client import RPCClient
-from ucloud.exceptions import NotFound, RPCException
+from ucloud.contracts.errors import NotFound, RPCException
+from ucloud.rpc.client import RPCClient
 from ucloud.testing import client_for
 
 # Committed transactions: the race is between them.

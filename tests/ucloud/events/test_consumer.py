@@ -17,7 +17,7 @@ import pytest
 import redis
 from django.db import OperationalError, transaction
 
-from tests.ucloud.events.eventing import OrderEvent, order, registries_restored, subscribe
+from tests.ucloud.events.eventing import order, subscribe
 from tests.ucloud.events.streaming import PARTITIONS, events_on, forget, unique
 from ucloud.events import broker
 from ucloud.events.consumer import GroupConsumer
@@ -30,12 +30,6 @@ pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 QUICK = {"STREAM_BLOCK": 0.02, "STREAM_RETRY_BACKOFF": 0.05, "STREAM_MAX_ATTEMPTS": 3}
 
 
-@pytest.fixture(autouse=True)
-def _own_registries():
-    with registries_restored():
-        yield
-
-
 @pytest.fixture
 def group(redis_url) -> Iterator[str]:
     name = unique("testgroup").replace(".", "_")
@@ -44,10 +38,8 @@ def group(redis_url) -> Iterator[str]:
 
 
 @pytest.fixture
-def orders(redis_url) -> Iterator[EventStream]:
-    stream = EventStream(unique("test.orders"), payload=OrderEvent, key="order_id")
-    yield stream
-    forget(redis_url, stream.name)
+def orders(streamed_orders: EventStream) -> EventStream:
+    return streamed_orders
 
 
 @pytest.fixture

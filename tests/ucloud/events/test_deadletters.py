@@ -19,19 +19,12 @@ from tests.ucloud.events.eventing import (
     deliver_until_settled,
     order,
     received,
-    registries_restored,
     subscribe,
 )
 from ucloud.events.streams import Event, EventStream, stream_named
 from ucloud.models import DeadLetter, InboxEntry, OutboxEvent
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _own_registries():
-    with registries_restored():
-        yield
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,6 @@ from tests.ucloud.events.eventing import (
     deliver_until_settled,
     order,
     received,
-    registries_restored,
     subscribe,
 )
 from ucloud.events import delivery
@@ -28,20 +27,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _own_registries():
-    with registries_restored():
-        yield
-
-
-@pytest.fixture(autouse=True)
 def _three_attempts():
     with override_settings(UCLOUD={**settings.UCLOUD, "STREAM_MAX_ATTEMPTS": 3}):
         yield
-
-
-@pytest.fixture
-def orders() -> EventStream:
-    return EventStream("test.orders", payload=OrderEvent, key="order_id")
 
 
 POISON = 2

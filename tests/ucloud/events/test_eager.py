@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.test import override_settings
 
-from tests.ucloud.events.eventing import OrderEvent, order, pending, registries_restored, subscribe
+from tests.ucloud.events.eventing import OrderEvent, order, pending, subscribe
 from tests.ucloud.events.streaming import entries, events_on, forget, unique
 from ucloud.events import relay
 from ucloud.events.relay import background_relay
@@ -26,12 +26,6 @@ from ucloud.events.streams import Event, EventStream
 from ucloud.models import DeadLetter, OutboxEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _own_registries():
-    with registries_restored():
-        yield
 
 
 def ucloud_with(**values) -> dict:
@@ -43,11 +37,6 @@ def _eager_with_quick_retries():
     values = {"STREAM_MAX_ATTEMPTS": 3, "STREAM_RETRY_BACKOFF": 0.05}
     with override_settings(UCLOUD=ucloud_with(**values)):
         yield
-
-
-@pytest.fixture
-def orders() -> EventStream:
-    return EventStream("test.orders", payload=OrderEvent, key="order_id")
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from django.db import transaction
 
-from tests.ucloud.events.eventing import OrderEvent, order, pending, registries_restored, subscribe
+from tests.ucloud.events.eventing import order, pending, subscribe
 from ucloud.events import relay
 from ucloud.events.streams import Event, EventStream
 from ucloud.models import OutboxEvent
@@ -29,17 +29,6 @@ def produce_then_fail(stream: EventStream, *order_ids: int) -> None:
             stream.produce(order(order_id))
         assert OutboxEvent.objects.filter(key=str(order_ids[0])).exists()
         raise Boom
-
-
-@pytest.fixture(autouse=True)
-def _own_registries():
-    with registries_restored():
-        yield
-
-
-@pytest.fixture
-def orders() -> EventStream:
-    return EventStream("test.orders", payload=OrderEvent, key="order_id")
 
 
 @pytest.fixture

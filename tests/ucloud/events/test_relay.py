@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 import threading
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -16,8 +15,8 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from tests.ucloud.events.eventing import OrderEvent, order, pending, registries_restored, subscribe
-from tests.ucloud.events.streaming import entries, events_on, forget, unique
+from tests.ucloud.events.eventing import order, pending, subscribe
+from tests.ucloud.events.streaming import entries, events_on
 from ucloud.events import relay
 from ucloud.events.relay import background_relay
 from ucloud.events.streams import Event, EventStream, partition_of
@@ -26,17 +25,9 @@ from ucloud.models import InboxEntry, OutboxEvent
 pytestmark = pytest.mark.redis
 
 
-@pytest.fixture(autouse=True)
-def _own_registries():
-    with registries_restored():
-        yield
-
-
 @pytest.fixture
-def orders(redis_url) -> Iterator[EventStream]:
-    stream = EventStream(unique("test.orders"), payload=OrderEvent, key="order_id")
-    yield stream
-    forget(redis_url, stream.name)
+def orders(streamed_orders: EventStream) -> EventStream:
+    return streamed_orders
 
 
 @pytest.fixture

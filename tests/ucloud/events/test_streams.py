@@ -8,7 +8,7 @@ import zlib
 import pytest
 from rest_framework import serializers
 
-from tests.ucloud.events.eventing import OrderEvent, order, registries_restored
+from tests.ucloud.events.eventing import OrderEvent, order
 from ucloud.events.processors import groups_of, processor, processors
 from ucloud.events.streams import (
     Event,
@@ -19,17 +19,6 @@ from ucloud.events.streams import (
     streams,
 )
 from ucloud.models import OutboxEvent
-
-
-@pytest.fixture(autouse=True)
-def _own_registries():
-    with registries_restored():
-        yield
-
-
-@pytest.fixture
-def orders() -> EventStream:
-    return EventStream("test.orders", payload=OrderEvent, key="order_id")
 
 
 def test_a_stream_is_found_by_name(orders):

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ucloud import registry
-from ucloud.calls import containers
+from ucloud.contracts.calls import containers
 from ucloud.deploy import DEPLOY_TARGETS, LocalRun, generate
 from ucloud.deploy.files import write_files
 from ucloud.deploy.topology import DEFAULT_PATH, Topology, TopologyError, load_topology
