@@ -102,6 +102,9 @@ def child_env(database_url: str, broker_url: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE=SETTINGS_MODULE,
         DATABASE_URL=database_url,
         CELERY_BROKER_URL=broker_url,
+        # Locks on the same Redis: with a broker, several processes run
+        # (ucloud.E020 refuses process-local locks then).
+        REDIS_URL=broker_url,
         PYTHONPATH=str(ROOT),
     )
     return env
