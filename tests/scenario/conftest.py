@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from tests.scenario import servers
 from tests.scenario.scenario import Credentials
+from ucloud.testing import servers
+from ucloud.testing.scratch import scratch_database
 
 
 @pytest.fixture
@@ -65,11 +66,9 @@ def deployment(tmp_path: Path, admin_credentials: Credentials) -> Iterator[Deplo
     sharing one fresh database. Without a broker, files runs the notifications
     processors in process after commit (the embedded default)."""
     started: list[servers.ServerProcess] = []
-    with servers.scratch_database(tmp_path) as database_url:
-        env = servers.base_environment(database_url, secret_key=secrets.token_urlsafe(40))
-        servers.prepare_database(
-            env, admin=admin_credentials.username, password=admin_credentials.password
-        )
+    with scratch_database(tmp_path) as database_url:
+        env = servers.server_environment(database_url, secret_key=secrets.token_urlsafe(40))
+        servers.prepare_database(env, admin=admin_credentials)
         try:
             accounts, accounts_status = _start(
                 "accounts",
