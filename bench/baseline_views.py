@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from apps.files import services
 from apps.files.api import CreateFileRequest, File, FileIdRequest
-from ucloud.authentication import BearerTokenAuthentication
+from ucloud.auth.authentication import BearerTokenAuthentication
 
 
 class PlainFileView(APIView):

@@ -84,8 +84,8 @@ def prepare() -> World:
     from django.core.management import call_command
     from django.db import connection
 
-    from ucloud.roles import Role
-    from ucloud.tokens import mint_access_token
+    from ucloud.auth.tokens import mint_access_token
+    from ucloud.contracts.roles import Role
 
     username = f"bench-{uuid.uuid4().hex[:8]}"
     try:

@@ -27,8 +27,8 @@ def _variants(
 ) -> dict[str, Call]:
     from apps.accounts.api import AccountDescriptions
     from apps.files.api import FileDescriptions
-    from ucloud.client import RPCClient
-    from ucloud.tokens import decode_access_token
+    from ucloud.auth.tokens import decode_access_token
+    from ucloud.rpc.client import RPCClient
 
     call, request = {
         "files.retrieve": (FileDescriptions.retrieve, {"id": world.file_id}),

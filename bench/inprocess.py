@@ -22,7 +22,7 @@ MICROSECONDS = 1e6
 def _retrieve_variants(world: World) -> dict[str, Call]:
     from apps.files import services
     from apps.files.api import File, FileDescriptions, FileIdRequest
-    from ucloud.client import RPCClient
+    from ucloud.rpc.client import RPCClient
 
     client = RPCClient.for_token(world.token)
     username = client.principal.username
@@ -41,8 +41,8 @@ def _retrieve_variants(world: World) -> dict[str, Call]:
 
 def _whoami_variants(world: World) -> dict[str, Call]:
     from apps.accounts.api import AccountDescriptions, UserInfo
-    from ucloud.calls import Empty
-    from ucloud.client import RPCClient
+    from ucloud.contracts.calls import Empty
+    from ucloud.rpc.client import RPCClient
 
     client = RPCClient.for_token(world.token)
     principal = client.principal

@@ -16,7 +16,7 @@ import environ
 
 from ucloud.databases import database_settings
 from ucloud.secret_settings import DEVELOPMENT_SECRET_KEY
-from ucloud.topology import parse_service_urls, parse_services
+from ucloud.serving import parse_service_urls, parse_services
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -102,7 +102,7 @@ for _database in DATABASES.values():
             "init_command": "PRAGMA journal_mode=WAL;",
             **_database.get("OPTIONS", {}),
         }
-DATABASE_ROUTERS = ["ucloud.routers.ServiceRouter"]
+DATABASE_ROUTERS = ["ucloud.database_router.ServiceRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -119,7 +119,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "ucloud.errors.exception_handler",
+    "EXCEPTION_HANDLER": "ucloud.rpc.error_mapping.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 

@@ -9,7 +9,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
 ]
 
 # Unknown paths, a wrong Host, oversized bodies: the kit's JSON, never HTML.
-handler400 = "ucloud.errors.bad_request"
-handler403 = "ucloud.errors.permission_denied"
-handler404 = "ucloud.errors.not_found"
-handler500 = "ucloud.errors.server_error"
+handler400 = "ucloud.rpc.error_mapping.bad_request"
+handler403 = "ucloud.rpc.error_mapping.permission_denied"
+handler404 = "ucloud.rpc.error_mapping.not_found"
+handler500 = "ucloud.rpc.error_mapping.server_error"

@@ -42,8 +42,8 @@ def clear_throttles() -> None:
     """Forget every throttle counter (login failures) of the configured store."""
     from django.core.cache import cache
 
+    from ucloud.auth.throttling import KEY_PREFIX, RedisCounters, counter_store
     from ucloud.settings import ucloud_settings
-    from ucloud.throttling import KEY_PREFIX, RedisCounters, counter_store
 
     store = counter_store()
     if isinstance(store, RedisCounters):

@@ -29,14 +29,14 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from ucloud import registry, topology
+from ucloud import registry, serving
+from ucloud.contracts.errors import MethodNotAllowed
 from ucloud.databases import aliases_for
-from ucloud.errors import error_response
 from ucloud.events import broker
 from ucloud.events.lag import group_lags
 from ucloud.events.relay import events_eager
 from ucloud.events.tasks import services_with_event_tables
-from ucloud.exceptions import MethodNotAllowed
+from ucloud.rpc.error_mapping import error_response
 from ucloud.service import DATABASE, REDIS
 from ucloud.settings import ucloud_settings
 
@@ -75,7 +75,7 @@ def check_databases(aliases: list[str]) -> dict[str, Any]:
 
 def database_aliases_in_use() -> list[str]:
     """The aliases of the served services that declare the database feature."""
-    served = topology.served_services()
+    served = serving.served_services()
     using = [
         name
         for name, service in registry.services().items()
@@ -85,7 +85,7 @@ def database_aliases_in_use() -> list[str]:
 
 
 def dependencies_in_use() -> set[str]:
-    served = topology.served_services()
+    served = serving.served_services()
     features: set[str] = set()
     for name, service in registry.services().items():
         if name in served:
@@ -125,13 +125,13 @@ def status(request: HttpRequest) -> JsonResponse:
         dependencies[DATABASE] = check_databases(database_aliases_in_use())
     if REDIS in used:
         dependencies[REDIS] = check_redis(str(ucloud_settings.REDIS_URL))
-    served = topology.served_services()
+    served = serving.served_services()
     if uses_events(served):
         dependencies["events"] = check_events(served)
     healthy = all(dep["ok"] for dep in dependencies.values())
     body = {
         "status": "ok" if healthy else "unavailable",
-        "services": sorted(topology.served_services()),
+        "services": sorted(serving.served_services()),
         "dependencies": dependencies,
     }
     return JsonResponse(body, status=200 if healthy else 503)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from django.apps import apps
 
 if TYPE_CHECKING:
-    from ucloud.calls import CallDescription
+    from ucloud.contracts.calls import CallDescription
     from ucloud.service import Service
 
 _services: dict[str, Service] = {}

@@ -136,12 +136,10 @@ ucloud_settings = UcloudSettings()
 
 def _reload(*, setting: str, **kwargs: Any) -> None:
     if setting in ("UCLOUD", "SECRET_KEY"):
+        # Caches derived from these settings (serving, transports, keys,
+        # tokens, ...) subscribe to setting_changed themselves: this module
+        # is the bottom layer and imports none of them.
         ucloud_settings.reload()
-        # Caches derived from settings (transports, HTTP client) follow;
-        # keys and tokens subscribe to setting_changed themselves.
-        from ucloud import topology
-
-        topology.reset()
 
 
 setting_changed.connect(_reload)

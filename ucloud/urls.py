@@ -10,9 +10,9 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from ucloud.errors import api_not_found
 from ucloud.health import live, status
-from ucloud.routes import api_urlpatterns
+from ucloud.rpc.error_mapping import api_not_found
+from ucloud.rpc.routes import api_urlpatterns
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("status", status, name="ucloud-status"),

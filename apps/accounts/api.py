@@ -10,10 +10,16 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from ucloud.bindings import HttpBinding, RequestSource, http_create, http_retrieve, http_update
-from ucloud.calls import CallDescriptionContainer, Empty, call
-from ucloud.exceptions import Conflict, NotFound, TooManyRequests, Unauthorized
-from ucloud.roles import Access, Roles
+from ucloud.contracts.bindings import (
+    HttpBinding,
+    RequestSource,
+    http_create,
+    http_retrieve,
+    http_update,
+)
+from ucloud.contracts.calls import CallDescriptionContainer, Empty, call
+from ucloud.contracts.errors import Conflict, NotFound, TooManyRequests, Unauthorized
+from ucloud.contracts.roles import Access, Roles
 
 ROLES = ("USER", "ADMIN")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from apps.accounts import services
 from apps.accounts.api import AccountDescriptions
-from ucloud.context import CallContext
-from ucloud.controllers import Controller, implement
+from ucloud.rpc.context import CallContext
+from ucloud.rpc.controllers import Controller, implement
 
 
 class AccountController(Controller):

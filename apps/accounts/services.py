@@ -23,17 +23,17 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from apps.accounts.models import RefreshToken, User
-from ucloud.databases import atomic
-from ucloud.exceptions import BadRequest, Conflict, NotFound, Unauthorized
-from ucloud.roles import Role
-from ucloud.settings import ucloud_settings
-from ucloud.throttling import Throttle
-from ucloud.tokens import (
+from ucloud.auth.throttling import Throttle
+from ucloud.auth.tokens import (
     RefreshClaims,
     decode_refresh_token,
     mint_access_token,
     mint_refresh_token,
 )
+from ucloud.contracts.errors import BadRequest, Conflict, NotFound, Unauthorized
+from ucloud.contracts.roles import Role
+from ucloud.databases import atomic
+from ucloud.settings import ucloud_settings
 
 
 def _failures_by_username() -> Throttle:

@@ -11,12 +11,18 @@ from typing import Any
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from ucloud.bindings import http_browse, http_create, http_delete, http_retrieve, http_update
-from ucloud.calls import CallDescriptionContainer, Empty, call
+from ucloud.contracts.bindings import (
+    http_browse,
+    http_create,
+    http_delete,
+    http_retrieve,
+    http_update,
+)
+from ucloud.contracts.calls import CallDescriptionContainer, Empty, call
+from ucloud.contracts.errors import Conflict, Forbidden, NotFound
+from ucloud.contracts.pages import BrowseRequest, page_of
+from ucloud.contracts.roles import Access, Roles
 from ucloud.events.streams import EventStream
-from ucloud.exceptions import Conflict, Forbidden, NotFound
-from ucloud.pages import BrowseRequest, page_of
-from ucloud.roles import Access, Roles
 
 MAX_PATH_LENGTH = 4096
 # One or more "/segment"; a segment has no "/" or NUL and is not "." or "..".

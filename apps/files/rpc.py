@@ -6,8 +6,8 @@ from typing import Any
 
 from apps.files import services
 from apps.files.api import FileDescriptions
-from ucloud.context import CallContext
-from ucloud.controllers import Controller, implement
+from ucloud.rpc.context import CallContext
+from ucloud.rpc.controllers import Controller, implement
 
 
 class FileController(Controller):

@@ -17,10 +17,10 @@ from django.db.models import Q, QuerySet
 from apps.accounts.api import AccountDescriptions
 from apps.files.api import files_events
 from apps.files.models import File, Share
-from ucloud.client import RPCClient
+from ucloud.contracts.errors import BadRequest, Conflict, Forbidden, NotFound
+from ucloud.contracts.pages import keyset_page
 from ucloud.databases import atomic
-from ucloud.exceptions import BadRequest, Conflict, Forbidden, NotFound
-from ucloud.pages import keyset_page
+from ucloud.rpc.client import RPCClient
 
 
 def file_data(file: File) -> dict[str, Any]:

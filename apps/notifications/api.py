@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from ucloud.bindings import http_browse, http_update
-from ucloud.calls import CallDescriptionContainer, call
-from ucloud.pages import BrowseRequest, page_of
-from ucloud.roles import Access, Roles
+from ucloud.contracts.bindings import http_browse, http_update
+from ucloud.contracts.calls import CallDescriptionContainer, call
+from ucloud.contracts.pages import BrowseRequest, page_of
+from ucloud.contracts.roles import Access, Roles
 
 NOTIFICATION_TYPES = ("file_created", "file_moved", "file_deleted", "file_shared")
 MAX_IDS = 1000

@@ -6,8 +6,8 @@ from typing import Any
 
 from apps.notifications import services
 from apps.notifications.api import NotificationDescriptions
-from ucloud.context import CallContext
-from ucloud.controllers import Controller, implement
+from ucloud.rpc.context import CallContext
+from ucloud.rpc.controllers import Controller, implement
 
 
 class NotificationController(Controller):

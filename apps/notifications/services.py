@@ -12,7 +12,7 @@ from typing import Any
 from django.utils import timezone
 
 from apps.notifications.models import Notification, NotificationType
-from ucloud.pages import keyset_page
+from ucloud.contracts.pages import keyset_page
 
 
 def _recipient_and_message(payload: dict[str, Any]) -> tuple[str, str]:

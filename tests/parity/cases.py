@@ -22,13 +22,13 @@ from apps.accounts.api import AccountDescriptions as Accounts
 from apps.files import services as files
 from apps.files.api import FileDescriptions as Files
 from apps.notifications.api import NotificationDescriptions as Notifications
-from ucloud.calls import CallDescription
-from ucloud.client import RPCClient
-from ucloud.credentials import service_token
-from ucloud.exceptions import RPCException
-from ucloud.principal import Principal
-from ucloud.roles import Role
-from ucloud.tokens import decode_access_token, decode_refresh_token, mint_access_token
+from ucloud.auth.credentials import service_token
+from ucloud.auth.principal import Principal
+from ucloud.auth.tokens import decode_access_token, decode_refresh_token, mint_access_token
+from ucloud.contracts.calls import CallDescription
+from ucloud.contracts.errors import RPCException
+from ucloud.contracts.roles import Role
+from ucloud.rpc.client import RPCClient
 
 PASSWORD = "a-long-enough-password"
 LOGIN_FAILURES_ALLOWED = 3

@@ -22,7 +22,7 @@ from django.test import override_settings
 from tests.conftest import clear_throttles
 from tests.parity.cases import CASES, LOGIN_FAILURES_ALLOWED, Case, build_world, run_case
 from ucloud import registry
-from ucloud.calls import CallDescription, containers
+from ucloud.contracts.calls import CallDescription, containers
 from ucloud.testing import forced_http, served_requests
 
 

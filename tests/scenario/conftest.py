@@ -1,7 +1,8 @@
 """Fixtures of the scenario tests: an admin, and a deployment of two servers.
 
 ``deployment`` starts accounts and files as separate gunicorn processes on
-one scratch database::
+one scratch database, with a private Redis as the event transport and a
+worker consuming the notifications group::
 
     def test_something(deployment):
         HttpApi(deployment.files.url, routes={"/api/accounts": deployment.accounts.url})
@@ -10,6 +11,7 @@ one scratch database::
 from __future__ import annotations
 
 import secrets
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +19,12 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import require
 from tests.scenario.scenario import Credentials
 from ucloud.testing import servers
+from ucloud.testing.private_redis import PrivateRedis
 from ucloud.testing.scratch import scratch_database
+from ucloud.testing.workers import Worker
 
 
 @pytest.fixture
@@ -40,6 +45,7 @@ def create_admin(credentials: Credentials) -> None:
 class Deployment:
     accounts: servers.ServerProcess
     files: servers.ServerProcess
+    worker: Worker
     admin: Credentials
     # /status bodies each server answered once ready.
     accounts_status: dict[str, Any]
@@ -51,7 +57,7 @@ class Deployment:
         self.accounts.stop()
 
     def logs(self) -> str:
-        return f"{self.accounts.logs()}\n{self.files.logs()}"
+        return f"{self.accounts.logs()}\n{self.files.logs()}\n{self.worker.logs()}"
 
 
 def _start(name: str, env: dict[str, str], log_dir: Path, started: list[servers.ServerProcess]):
@@ -63,13 +69,26 @@ def _start(name: str, env: dict[str, str], log_dir: Path, started: list[servers.
 @pytest.fixture
 def deployment(tmp_path: Path, admin_credentials: Credentials) -> Iterator[Deployment]:
     """accounts (with notifications) and files in two gunicorn processes
-    sharing one fresh database. Without a broker, files runs the notifications
-    processors in process after commit (the embedded default)."""
+    sharing one fresh database, and a worker of the notifications group.
+
+    A process without a broker runs only the processors of the services it
+    serves, and files' process does not serve notifications: its events
+    reach notifications through the streams of a (private) Redis.
+    """
+    require(shutil.which("redis-server") is not None, "redis-server (for a private Redis)")
     started: list[servers.ServerProcess] = []
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    worker: Worker | None = None
     with scratch_database(tmp_path) as database_url:
         env = servers.server_environment(database_url, secret_key=secrets.token_urlsafe(40))
+        env.update(CELERY_BROKER_URL=redis.url, REDIS_URL=redis.url)
         servers.prepare_database(env, admin=admin_credentials)
         try:
+            worker = Worker.start(
+                {**env, "UCLOUD_SERVICES": "notifications"}, tmp_path / "worker.log"
+            )
+            worker.wait_until_ready()
             accounts, accounts_status = _start(
                 "accounts",
                 {**env, "UCLOUD_SERVICES": "accounts,notifications"},
@@ -82,10 +101,15 @@ def deployment(tmp_path: Path, admin_credentials: Credentials) -> Iterator[Deplo
                 "UCLOUD_SERVICE_URLS": f"accounts={accounts.url}",
             }
             files, files_status = _start("files", files_env, tmp_path, started)
-            yield Deployment(accounts, files, admin_credentials, accounts_status, files_status)
+            yield Deployment(
+                accounts, files, worker, admin_credentials, accounts_status, files_status
+            )
         finally:
             for server in reversed(started):
                 server.stop()
+            if worker is not None:
+                worker.stop()
+            redis.stop()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -15,8 +15,8 @@ import pytest
 from apps.files.api import FileDescriptions
 from tests.scenario.conftest import Deployment, create_admin
 from tests.scenario.scenario import USER_LOOKUPS_BY_FILES, Credentials, expect_error, run_scenario
-from ucloud.exceptions import RPCException
-from ucloud.roles import Role
+from ucloud.contracts.errors import RPCException
+from ucloud.contracts.roles import Role
 from ucloud.testing import (
     HttpApi,
     InProcessApi,
@@ -76,7 +76,7 @@ def test_scenario_passes_with_accounts_and_files_in_separate_gunicorn_processes(
         "/api/notifications": deployment.accounts.url,
     }
     with HttpApi(deployment.files.url, routes=routes) as api:
-        run_scenario(api, admin=deployment.admin)
+        run_scenario(api, admin=deployment.admin, notification_wait=30.0)
     # Stopping lets gunicorn finish writing its access log.
     deployment.stop()
     lookups = [

@@ -14,7 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ucloud import calls, controllers
+from ucloud.contracts import calls
+from ucloud.rpc import implementations
 
 # Every request line and header set a tiny server received, in order.
 Captured = list[dict[str, str]]
@@ -28,11 +29,11 @@ def kit_registries() -> Iterator[None]:
     Test-only containers and controllers must not leak into other tests, the
     URL routes or the system checks.
     """
-    implementations = {call: list(impls) for call, impls in controllers._implementations.items()}
+    saved = {call: list(impls) for call, impls in implementations._implementations.items()}
     containers = dict(calls._containers)
     yield
-    controllers._implementations.clear()
-    controllers._implementations.update(implementations)
+    implementations._implementations.clear()
+    implementations._implementations.update(saved)
     calls._containers.clear()
     calls._containers.update(containers)
 

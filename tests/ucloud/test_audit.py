@@ -1,4 +1,4 @@
-"""``ucloud.audit``: masking secrets and writing one JSON record per audited call."""
+"""``ucloud.rpc.audit``: masking secrets and writing one JSON record per audited call."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import logging
 
 import pytest
 
-from ucloud.audit import record, redact
-from ucloud.principal import GUEST, Principal
-from ucloud.roles import Role
+from ucloud.auth.principal import GUEST, Principal
+from ucloud.contracts.roles import Role
+from ucloud.rpc.audit import record, redact
 
 
 def test_redact_masks_secret_looking_keys_at_any_depth():

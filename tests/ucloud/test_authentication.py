@@ -13,15 +13,15 @@ from django.test import RequestFactory, override_settings
 
 from apps.accounts.api import AccountDescriptions
 from apps.files.api import FileDescriptions
-from ucloud import tokens
-from ucloud.authentication import authenticate, client_address
-from ucloud.client import RPCClient
-from ucloud.credentials import bearer_token, service_principal, service_token
-from ucloud.exceptions import Forbidden, RPCException, Unauthorized
-from ucloud.principal import GUEST, Principal
-from ucloud.roles import Role
+from ucloud.auth import tokens
+from ucloud.auth.authentication import authenticate, client_address
+from ucloud.auth.credentials import bearer_token, service_principal, service_token
+from ucloud.auth.principal import GUEST, Principal
+from ucloud.auth.tokens import decode_access_token, mint_access_token, mint_forwarded_token
+from ucloud.contracts.errors import Forbidden, RPCException, Unauthorized
+from ucloud.contracts.roles import Role
+from ucloud.rpc.client import RPCClient
 from ucloud.testing import forced_http
-from ucloud.tokens import decode_access_token, mint_access_token, mint_forwarded_token
 
 WHOAMI = AccountDescriptions.whoami
 RETRIEVE_USER = AccountDescriptions.retrieve_user

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from django.test import Client, override_settings
 
-from ucloud.parsers import nesting_exceeds
+from ucloud.rpc.parsers import nesting_exceeds
 from ucloud.testing import servers, token_for
 
 JSON = "application/json"

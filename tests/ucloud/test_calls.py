@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from apps.accounts.api import AccountDescriptions
 from apps.files.api import File, FileDescriptions
-from ucloud.bindings import (
+from ucloud.contracts.bindings import (
     HttpBinding,
     RequestSource,
     http_browse,
@@ -17,9 +17,9 @@ from ucloud.bindings import (
     http_search,
     http_update,
 )
-from ucloud.calls import CallDescriptionContainer, Empty, call, containers
-from ucloud.pages import MAX_ITEMS_PER_PAGE, BrowseRequest, page_of
-from ucloud.roles import Access, Role, Roles
+from ucloud.contracts.calls import CallDescriptionContainer, Empty, call, containers
+from ucloud.contracts.pages import MAX_ITEMS_PER_PAGE, BrowseRequest, page_of
+from ucloud.contracts.roles import Access, Role, Roles
 
 
 class Item(serializers.Serializer):

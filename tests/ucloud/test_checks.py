@@ -21,15 +21,15 @@ from rest_framework import serializers
 from apps.files.api import FileDescriptions
 from tests.check_examples import relations
 from tests.check_examples.services import example_sources
-from ucloud import calls as kit_calls
 from ucloud import checks
-from ucloud import controllers as kit_controllers
-from ucloud.bindings import HttpBinding, http_browse, http_create, http_delete
-from ucloud.calls import CallDescriptionContainer, Empty, call
 from ucloud.checks import ServiceSource
-from ucloud.context import CallContext
-from ucloud.controllers import Controller, implement
-from ucloud.roles import Role
+from ucloud.contracts import calls as kit_calls
+from ucloud.contracts.bindings import HttpBinding, http_browse, http_create, http_delete
+from ucloud.contracts.calls import CallDescriptionContainer, Empty, call
+from ucloud.contracts.roles import Role
+from ucloud.rpc import implementations as kit_implementations
+from ucloud.rpc.context import CallContext
+from ucloud.rpc.controllers import Controller, implement
 
 ALL_CHECKS = [
     checks.check_duplicate_implementations,
@@ -49,11 +49,11 @@ EXAMPLES = "tests.check_examples.services"
 @pytest.fixture
 def kit_registries():
     """Undo whatever containers and controllers a test declares."""
-    implementations = {c: list(found) for c, found in kit_controllers._implementations.items()}
+    implementations = {c: list(found) for c, found in kit_implementations._implementations.items()}
     containers = dict(kit_calls._containers)
     yield
-    kit_controllers._implementations.clear()
-    kit_controllers._implementations.update(implementations)
+    kit_implementations._implementations.clear()
+    kit_implementations._implementations.update(implementations)
     kit_calls._containers.clear()
     kit_calls._containers.update(containers)
 
@@ -424,7 +424,7 @@ def test_no_test_leaves_its_example_contracts_or_controllers_behind():
     # Runs after the tests above (file order): their ``kit_registries`` teardown
     # must have removed every example container and implementation.
     assert "examples" not in kit_calls.containers()
-    assert not any(c.namespace == "examples" for c in kit_controllers.implementations())
+    assert not any(c.namespace == "examples" for c in kit_implementations.implementations())
 
 
 # ---------------------------------------------------------------- E008

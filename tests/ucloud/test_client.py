@@ -8,15 +8,15 @@ import pytest
 from rest_framework import serializers
 
 from apps.accounts.api import AccountDescriptions
-from ucloud.bindings import http_retrieve
-from ucloud.calls import CallDescriptionContainer, Empty, call
-from ucloud.client import RPCClient
-from ucloud.context import CallContext
-from ucloud.controllers import Controller, implement
-from ucloud.exceptions import RPCException, Unauthorized
-from ucloud.principal import GUEST
-from ucloud.roles import Role, Roles
-from ucloud.tokens import mint_access_token
+from ucloud.auth.principal import GUEST
+from ucloud.auth.tokens import mint_access_token
+from ucloud.contracts.bindings import http_retrieve
+from ucloud.contracts.calls import CallDescriptionContainer, Empty, call
+from ucloud.contracts.errors import RPCException, Unauthorized
+from ucloud.contracts.roles import Role, Roles
+from ucloud.rpc.client import RPCClient
+from ucloud.rpc.context import CallContext
+from ucloud.rpc.controllers import Controller, implement
 
 WHOAMI = AccountDescriptions.whoami
 

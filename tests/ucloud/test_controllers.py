@@ -2,7 +2,7 @@
 
 A test-only contract and controller are declared per test (the kit
 registries are restored afterwards) and served through ``as_view``, the
-way ``ucloud.routes`` builds views.
+way ``ucloud.rpc.routes`` builds views.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from rest_framework.test import APIRequestFactory
 
 from apps.files.api import FileDescriptions
 from apps.files.rpc import FileController
-from ucloud.bindings import HttpBinding, RequestSource, http_create, http_retrieve
-from ucloud.calls import CallDescriptionContainer, Empty, call
-from ucloud.context import CallContext
-from ucloud.controllers import Controller, handler_for, implement, implementations
-from ucloud.exceptions import NotFound
-from ucloud.roles import Role
-from ucloud.tokens import mint_access_token
+from ucloud.auth.tokens import mint_access_token
+from ucloud.contracts.bindings import HttpBinding, RequestSource, http_create, http_retrieve
+from ucloud.contracts.calls import CallDescriptionContainer, Empty, call
+from ucloud.contracts.errors import NotFound
+from ucloud.contracts.roles import Role
+from ucloud.rpc.context import CallContext
+from ucloud.rpc.controllers import Controller, implement
+from ucloud.rpc.implementations import handler_for, implementations
 
 factory = APIRequestFactory()
 

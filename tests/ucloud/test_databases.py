@@ -95,7 +95,7 @@ def test_the_url_variable_of_a_service_is_its_upper_case_label():
 
 def test_the_project_settings_have_an_alias_per_service_and_the_router():
     assert set(settings.DATABASES) >= {"default", *SERVICES}
-    assert settings.DATABASE_ROUTERS == ["ucloud.routers.ServiceRouter"]
+    assert settings.DATABASE_ROUTERS == ["ucloud.database_router.ServiceRouter"]
 
 
 # ---------------------------------------------------------------- aliases

@@ -1,4 +1,4 @@
-"""``ucloud.declared_errors``: declared and implied errors, and the warning for
+"""``ucloud.contracts.declared_errors``: declared and implied errors, and the warning for
 an error a call answers without declaring it."""
 
 from __future__ import annotations
@@ -11,15 +11,16 @@ from rest_framework import serializers
 
 from apps.accounts.api import AccountDescriptions
 from apps.files.api import FileDescriptions
-from ucloud.bindings import http_create, http_retrieve
-from ucloud.calls import CallDescriptionContainer, Empty, call
-from ucloud.declared_errors import (
+from ucloud.auth.principal import Principal
+from ucloud.contracts.bindings import http_create, http_retrieve
+from ucloud.contracts.calls import CallDescriptionContainer, Empty, call
+from ucloud.contracts.declared_errors import (
     UndeclaredErrorWarning,
     answerable_errors,
     implied_errors,
     is_declared,
 )
-from ucloud.exceptions import (
+from ucloud.contracts.errors import (
     BadRequest,
     Conflict,
     DeclaredError,
@@ -27,9 +28,9 @@ from ucloud.exceptions import (
     NotFound,
     RPCException,
 )
-from ucloud.pipeline import execute
-from ucloud.principal import Principal
-from ucloud.roles import Role, Roles
+from ucloud.contracts.roles import Role, Roles
+from ucloud.rpc.client import RPCClient
+from ucloud.rpc.pipeline import execute
 
 ALICE = Principal("alice", Role.USER)
 
@@ -143,7 +144,9 @@ def lookup(kit_registries):
 
 
 def run(described, handler, data=None):
-    return execute(described, data or {"name": "x"}, ALICE, handler=handler, job_id="job-1")
+    return execute(
+        described, data or {"name": "x"}, ALICE, handler=handler, job_id="job-1", clients=RPCClient
+    )
 
 
 def fail_with(error: Exception):
@@ -175,7 +178,8 @@ def test_a_remote_error_of_another_status_is_named_as_a_declared_error_to_add(lo
 
 
 def test_the_test_settings_make_an_undeclared_error_fail_the_test(lookup):
-    # pyproject.toml: filterwarnings = ["error::ucloud.declared_errors.UndeclaredErrorWarning"]
+    # pyproject.toml: filterwarnings =
+    #     ["error::ucloud.contracts.declared_errors.UndeclaredErrorWarning"]
     with pytest.raises(UndeclaredErrorWarning):
         run(lookup, fail_with(NotFound("Missing row")))
 

@@ -1,5 +1,6 @@
 """Error responses over HTTP (Django test client), and the one mapping between
-exceptions and JSON errors, both ways (``ucloud.errors``, ``ucloud.exceptions``)."""
+exceptions and JSON errors, both ways (``ucloud.rpc.error_mapping``,
+``ucloud.contracts.errors``)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,8 @@ from rest_framework import exceptions as drf
 from rest_framework.renderers import JSONRenderer
 
 from apps.files.api import FileDescriptions
-from ucloud.client import RPCClient
-from ucloud.errors import as_rpc_exception, error_from_response, exception_handler
-from ucloud.exceptions import (
+from ucloud.auth.tokens import mint_access_token
+from ucloud.contracts.errors import (
     BadGateway,
     BadRequest,
     Conflict,
@@ -36,9 +36,10 @@ from ucloud.exceptions import (
     Unauthorized,
     exception_class,
 )
-from ucloud.roles import Role
+from ucloud.contracts.roles import Role
+from ucloud.rpc.client import RPCClient
+from ucloud.rpc.error_mapping import as_rpc_exception, error_from_response, exception_handler
 from ucloud.testing import forced_http
-from ucloud.tokens import mint_access_token
 
 JSON = "application/json"
 

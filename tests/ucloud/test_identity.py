@@ -26,16 +26,9 @@ from drf_spectacular.generators import SchemaGenerator
 
 from apps.accounts.api import AccountDescriptions
 from apps.files.api import FileDescriptions
-from ucloud.bindings import http_retrieve
-from ucloud.calls import CallDescriptionContainer, Empty, call
-from ucloud.client import RPCClient
-from ucloud.controllers import Controller, implement
-from ucloud.credentials import bearer_token, service_principal, service_token
-from ucloud.exceptions import RPCException, Unauthorized
-from ucloud.principal import Principal
-from ucloud.roles import Role, Roles
-from ucloud.testing import HttpApi, forced_http, served_requests
-from ucloud.tokens import (
+from ucloud.auth.credentials import bearer_token, service_principal, service_token
+from ucloud.auth.principal import Principal
+from ucloud.auth.tokens import (
     decode_access_token,
     decode_refresh_token,
     may_sign_as,
@@ -43,6 +36,13 @@ from ucloud.tokens import (
     mint_refresh_token,
     mint_service_token,
 )
+from ucloud.contracts.bindings import http_retrieve
+from ucloud.contracts.calls import CallDescriptionContainer, Empty, call
+from ucloud.contracts.errors import RPCException, Unauthorized
+from ucloud.contracts.roles import Role, Roles
+from ucloud.rpc.client import RPCClient
+from ucloud.rpc.controllers import Controller, implement
+from ucloud.testing import HttpApi, forced_http, served_requests
 
 SERVICES = ("accounts", "files", "notifications")
 PASSWORD = "a-long-enough-password"

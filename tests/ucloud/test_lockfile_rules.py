@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 from rest_framework import serializers
 
-from ucloud.bindings import http_create, http_update
-from ucloud.calls import Empty, call
-from ucloud.exceptions import NotFound
+from ucloud.contracts.bindings import http_create, http_update
+from ucloud.contracts.calls import Empty, call
+from ucloud.contracts.errors import NotFound
+from ucloud.contracts.pages import page_of
+from ucloud.contracts.roles import Access, Roles
 from ucloud.lockfile.describe import describe_call
 from ucloud.lockfile.rules import RULES, compare
 from ucloud.lockfile.shapes import describe_serializer
-from ucloud.pages import page_of
-from ucloud.roles import Access, Roles
 
 
 def shape(**fields: serializers.Field) -> type[serializers.Serializer]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from apps.notifications.models import Notification
-from ucloud.exceptions import BadRequest
-from ucloud.pages import BrowseRequest, keyset_page
+from ucloud.contracts.errors import BadRequest
+from ucloud.contracts.pages import BrowseRequest, keyset_page
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""``ucloud.pipeline.execute``: auth, validation, handler errors and audit."""
+"""``ucloud.rpc.pipeline.execute``: auth, validation, handler errors and audit."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ import pytest
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from rest_framework import serializers
 
-from ucloud.bindings import http_create, http_retrieve
-from ucloud.calls import CallDescriptionContainer, Empty, call
-from ucloud.context import CallContext
-from ucloud.exceptions import NotFound, RPCException
-from ucloud.pipeline import authorize, execute, new_job_id
-from ucloud.principal import GUEST, Principal
-from ucloud.roles import Access, Role, Roles
+from ucloud.auth.principal import GUEST, Principal
+from ucloud.contracts.bindings import http_create, http_retrieve
+from ucloud.contracts.calls import CallDescriptionContainer, Empty, call
+from ucloud.contracts.errors import NotFound, RPCException
+from ucloud.contracts.roles import Access, Role, Roles
+from ucloud.rpc.client import RPCClient
+from ucloud.rpc.context import CallContext
+from ucloud.rpc.pipeline import authorize, execute, new_job_id
 
 ALICE = Principal("alice", Role.USER)
 ROOT = Principal("root", Role.ADMIN)
@@ -70,6 +71,7 @@ def run(described, data=None, principal=ALICE, handler=None, **kwargs):
         principal,
         handler=handler or (lambda ctx: {}),
         job_id=kwargs.pop("job_id", "job-1"),
+        clients=RPCClient,
         **kwargs,
     )
 

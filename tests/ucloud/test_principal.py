@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ucloud.principal import ALL_SCOPES, GUEST, Principal
-from ucloud.roles import Role
+from ucloud.auth.principal import ALL_SCOPES, GUEST, Principal
+from ucloud.contracts.roles import Role
 
 
 def principal(*scopes: str) -> Principal:

@@ -1,4 +1,4 @@
-"""``ucloud.request_data``: one value per single-valued query field, every value for
+"""``ucloud.rpc.request_data``: one value per single-valued query field, every value for
 lists, and only declared fields in a body."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from django.http import QueryDict
 from rest_framework import serializers
 
 from apps.files.api import FileDescriptions
-from ucloud.exceptions import BadRequest
-from ucloud.pages import BrowseRequest
-from ucloud.request_data import body_errors, query_request
+from ucloud.contracts.errors import BadRequest
+from ucloud.contracts.pages import BrowseRequest
+from ucloud.rpc.request_data import body_errors, query_request
 from ucloud.testing import client_for, token_for
 
 

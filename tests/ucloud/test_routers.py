@@ -16,8 +16,8 @@ from apps.accounts.models import User
 from apps.files.models import File, Share
 from apps.notifications.models import Notification
 from tests.ucloud.test_databases import own_databases
+from ucloud.database_router import ServiceRouter
 from ucloud.models import DeadLetter, OutboxEvent
-from ucloud.routers import ServiceRouter
 
 pytestmark = pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
 

@@ -1,4 +1,4 @@
-"""``ucloud.routes``: one URL route per path, built from the implemented calls."""
+"""``ucloud.rpc.routes``: one URL route per path, built from the implemented calls."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from django.urls import resolve
 
 from apps.accounts.api import AccountDescriptions
 from apps.files.api import FileDescriptions
-from ucloud.bindings import http_create, http_retrieve
-from ucloud.calls import CallDescriptionContainer, Empty, call
-from ucloud.context import CallContext
-from ucloud.controllers import Controller, implement
-from ucloud.routes import api_urlpatterns
+from ucloud.contracts.bindings import http_create, http_retrieve
+from ucloud.contracts.calls import CallDescriptionContainer, Empty, call
+from ucloud.rpc.context import CallContext
+from ucloud.rpc.controllers import Controller, implement
+from ucloud.rpc.routes import api_urlpatterns
 
 # Test contracts claim a module inside the files app, so that the registry
 # counts them as calls of the files service (they are never imported).

@@ -1,4 +1,4 @@
-"""``ucloud.schema``: the OpenAPI document is generated from the call descriptions."""
+"""``ucloud.rpc.schema``: the OpenAPI document is generated from the call descriptions."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework import serializers
 
 from apps.files.api import File, FileDescriptions
-from ucloud import registry, topology
-from ucloud.bindings import HttpBinding, RequestSource
-from ucloud.calls import CallDescription, Empty, call, containers
-from ucloud.controllers import Controller, implementations
-from ucloud.pages import page_of
-from ucloud.roles import Role, Roles
+from ucloud import registry, serving
+from ucloud.contracts.bindings import HttpBinding, RequestSource
+from ucloud.contracts.calls import CallDescription, Empty, call, containers
+from ucloud.contracts.pages import page_of
+from ucloud.contracts.roles import Role, Roles
+from ucloud.rpc.controllers import Controller
+from ucloud.rpc.implementations import implementations
 
 JSON_SCHEMA_URL = "/api/schema/?format=json"
 BEARER: dict[str, list[str]] = {"bearerAuth": []}
@@ -35,7 +36,7 @@ QUERY_TYPES: dict[type[serializers.Field], str] = {
 
 
 def served_calls() -> list[CallDescription]:
-    """Implemented calls of the services served here, as ``ucloud.routes`` mounts them."""
+    """Implemented calls of the services served here, as ``ucloud.rpc.routes`` mounts them."""
     implemented = implementations()
     served: list[CallDescription] = []
     for container in containers().values():
@@ -43,7 +44,7 @@ def served_calls() -> list[CallDescription]:
             service = registry.service_of_module(container.__module__)
         except LookupError:
             continue
-        if not topology.is_served(service):
+        if not serving.is_served(service):
             continue
         served.extend(c for c in container.calls() if implemented.get(c))
     return served

@@ -15,10 +15,10 @@ from tests.check_examples.services import example_sources
 from tests.check_examples.services.shop import handlers
 from tests.check_examples.services.shop.api import OrderFilter
 from tests.check_examples.services.shop.processors import count_orders
-from ucloud.bindings import http_browse, http_search, http_update
-from ucloud.calls import Empty, call
+from ucloud.contracts.bindings import http_browse, http_search, http_update
+from ucloud.contracts.calls import Empty, call
+from ucloud.contracts.roles import Roles
 from ucloud.deploy.topology import load_topology
-from ucloud.roles import Roles
 from ucloud.split_safety import ERROR, WARNING, Finding, split_check
 from ucloud.split_safety.calls import atomic_calls, forwarded_principals, query_collections
 from ucloud.split_safety.data import cross_unit_relations, shared_databases

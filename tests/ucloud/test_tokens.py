@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
-from ucloud.credentials import service_principal, service_token
-from ucloud.exceptions import Unauthorized
-from ucloud.roles import Role
-from ucloud.tokens import (
+from ucloud.auth.credentials import service_principal, service_token
+from ucloud.auth.tokens import (
     RefreshClaims,
     decode_access_token,
     decode_refresh_token,
     mint_access_token,
     mint_refresh_token,
 )
+from ucloud.contracts.errors import Unauthorized
+from ucloud.contracts.roles import Role
 
 REPO = Path(__file__).resolve().parents[2]
 KEY_A = "a-signing-key-shared-by-one-deployment-0123456789"
@@ -32,8 +32,8 @@ def mint_in_other_process(signing_key: str) -> str:
     """An access token minted by a separate Django process configured with ``signing_key``."""
     script = (
         "import django; django.setup()\n"
-        "from ucloud.roles import Role\n"
-        "from ucloud.tokens import mint_access_token\n"
+        "from ucloud.contracts.roles import Role\n"
+        "from ucloud.auth.tokens import mint_access_token\n"
         "print(mint_access_token('mallory', Role.USER))\n"
     )
     env = {

@@ -1,4 +1,4 @@
-"""``ucloud.transaction_guard``: a call to another service inside a transaction
+"""``ucloud.rpc.transaction_guard``: a call to another service inside a transaction
 warns in one process (the test settings make the warning an error)."""
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from django.db import transaction
 from apps.accounts.api import AccountDescriptions
 from apps.accounts.services import user_create
 from apps.files.api import FileDescriptions
-from ucloud.bindings import http_update
-from ucloud.calls import CallDescriptionContainer, Empty, call
-from ucloud.context import CallContext
-from ucloud.controllers import Controller, implement
+from ucloud.contracts.bindings import http_update
+from ucloud.contracts.calls import CallDescriptionContainer, Empty, call
 from ucloud.databases import atomic
+from ucloud.rpc.context import CallContext
+from ucloud.rpc.controllers import Controller, implement
+from ucloud.rpc.transaction_guard import CrossServiceTransactionWarning
 from ucloud.testing import client_for
-from ucloud.transaction_guard import CrossServiceTransactionWarning
 
 pytestmark = pytest.mark.django_db
 

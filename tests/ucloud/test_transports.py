@@ -17,12 +17,12 @@ from django.test import override_settings
 
 from apps.accounts.api import AccountDescriptions
 from apps.files.api import FileDescriptions
-from ucloud.client import RPCClient
-from ucloud.exceptions import BadGateway, RPCException, Unauthorized
-from ucloud.principal import GUEST
-from ucloud.roles import Role
-from ucloud.tokens import mint_access_token
-from ucloud.transports import (
+from ucloud.auth.principal import GUEST
+from ucloud.auth.tokens import mint_access_token
+from ucloud.contracts.errors import BadGateway, RPCException, Unauthorized
+from ucloud.contracts.roles import Role
+from ucloud.rpc.client import RPCClient
+from ucloud.rpc.transports import (
     HttpTransport,
     InProcessTransport,
     shared_http_client,
@@ -254,6 +254,14 @@ def test_force_http_setting_and_client_flag_pick_http():
         assert isinstance(transport_for(WHOAMI, force_http=False), InProcessTransport)
     with override_settings(UCLOUD={"GATEWAY_URL": "http://gw.example"}):
         assert isinstance(transport_for(WHOAMI, force_http=True), HttpTransport)
+
+
+def test_a_settings_change_drops_cached_http_transports():
+    """transports follows UCLOUD itself (setting_changed), not through ucloud.settings."""
+    with override_settings(UCLOUD={"FORCE_HTTP": True, "GATEWAY_URL": "http://one.example"}):
+        assert transport_for(WHOAMI).base_url == "http://one.example"
+    with override_settings(UCLOUD={"FORCE_HTTP": True, "GATEWAY_URL": "http://two.example"}):
+        assert transport_for(WHOAMI).base_url == "http://two.example"
 
 
 def test_service_url_wins_over_gateway_and_transports_are_cached():

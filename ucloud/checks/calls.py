@@ -23,9 +23,9 @@ from django.apps import AppConfig
 from django.core.checks import CheckMessage, Error, register
 
 from ucloud import registry
-from ucloud.calls import CallDescription, CallDescriptionContainer, containers
 from ucloud.checks.base import TAG, join
-from ucloud.controllers import implementations as current_implementations
+from ucloud.contracts.calls import CallDescription, CallDescriptionContainer, containers
+from ucloud.rpc.implementations import implementations as current_implementations
 
 Implementations = Mapping[CallDescription, Sequence[tuple[type, str]]]
 
@@ -157,7 +157,7 @@ def check_route_controllers(
     """E007: calls sharing a path implemented by different controllers.
 
     One route serves every method of a path through one controller class,
-    so ``ucloud.routes`` refuses to build such routes.
+    so ``ucloud.rpc.routes`` refuses to build such routes.
     """
     impls = current_implementations() if implementations is None else implementations
     by_path: dict[str, dict[type, list[str]]] = defaultdict(lambda: defaultdict(list))

@@ -15,8 +15,8 @@ from django.core.checks import CheckMessage, Error, register
 
 from ucloud import registry
 from ucloud.checks.base import TAG, join
+from ucloud.serving import parse_services
 from ucloud.settings import ucloud_settings
-from ucloud.topology import parse_services
 
 
 @register(TAG)
@@ -29,7 +29,7 @@ def check_served_services(
 ) -> list[CheckMessage]:
     """E005: ``UCLOUD["SERVICES"]`` names a service that is not installed.
 
-    ``topology.served_services()`` raises for the same reason at run time;
+    ``serving.served_services()`` raises for the same reason at run time;
     the URL routes catch it (every ``/api/`` path answers 503
     ``misconfigured``), so that ``manage.py check`` reports this error
     rather than a traceback from Django's URL check.

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ucloud.deploy.environment import unit_environment
 from ucloud.deploy.files import dump_yaml
 from ucloud.deploy.nginx import gateway_server_names, render_nginx
 from ucloud.deploy.procfile import BEAT_ARGS, WEB_THREADS, WEB_WORKERS
@@ -215,8 +216,8 @@ def _heartbeat_check() -> dict[str, Any]:
 
 
 def _unit_services(topology: Topology, unit: Unit, context: str) -> dict[str, Any]:
-    env = topology.environment(
-        unit, target="compose", base=BASE_ENVIRONMENT, credentials=_credentials
+    env = unit_environment(
+        topology, unit, target="compose", base=BASE_ENVIRONMENT, credentials=_credentials
     )
     ready = {
         "postgres": {"condition": "service_healthy"},

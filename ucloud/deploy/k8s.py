@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ucloud.deploy.environment import unit_environment
 from ucloud.deploy.files import dump_yaml
 from ucloud.deploy.k8s_ingress import ingress_documents
 from ucloud.deploy.k8s_secrets import (
@@ -99,8 +100,8 @@ def k8s_files(
 def unit_environments(topology: Topology) -> dict[str, dict[str, str]]:
     """Each unit's environment, secret values as shell expressions of the script."""
     return {
-        unit.name: topology.environment(
-            unit, target="k8s", base=SCRIPT_BASE, credentials=script_credentials
+        unit.name: unit_environment(
+            topology, unit, target="k8s", base=SCRIPT_BASE, credentials=script_credentials
         )
         for unit in topology.units
     }

@@ -28,6 +28,7 @@ import httpx
 
 from ucloud.deploy import honcho
 from ucloud.deploy.database_server import create_unit_databases
+from ucloud.deploy.environment import unit_environment
 from ucloud.deploy.processes import clean_environment, manage, project_dir, root_user
 from ucloud.deploy.topology import DEFAULT_PATH, Topology, load_topology
 
@@ -108,7 +109,7 @@ def prepare(deployment: LocalDeployment, topology: Topology, env: dict[str, str]
         say(f"created database {name}")
     migrate = ["ucloud_migrate"] if "ucloud_migrate" in commands else ["migrate", "--noinput"]
     for unit in topology.units:
-        unit_env = {**env, **topology.environment(unit, target="procfile", base=env)}
+        unit_env = {**env, **unit_environment(topology, unit, target="procfile", base=env)}
         manage(unit_env, *migrate, project=project)
         say(f"migrated {unit.name} ({unit.database})")
     create_administrator(project, topology, env, say)
@@ -120,7 +121,7 @@ def create_administrator(project: Path, topology: Topology, env: dict[str, str],
         say("no DJANGO_SUPERUSER_USERNAME: no administrator created")
         return
     admin = topology.admin_unit
-    admin_env = {**env, **topology.environment(admin, target="procfile", base=env)}
+    admin_env = {**env, **unit_environment(topology, admin, target="procfile", base=env)}
     result = manage(admin_env, "createsuperuser", "--noinput", project=project, check=False)
     if result.returncode == 0:
         say(f"administrator {username} created")

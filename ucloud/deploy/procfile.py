@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ucloud.deploy.environment import TOPOLOGY_VARIABLES
+from ucloud.deploy.environment import TOPOLOGY_VARIABLES, unit_environment
 from ucloud.deploy.nginx import gateway_server_names, local_servers, render_nginx
 from ucloud.deploy.topology import Topology, Unit
 
@@ -67,7 +67,7 @@ def process_specs(
     """Every process of the local deployment, gateway last."""
     specs: list[ProcessSpec] = []
     for unit in topology.units:
-        env = topology.environment(unit, target="procfile", base=base)
+        env = unit_environment(topology, unit, target="procfile", base=base)
         specs += _unit_processes(unit, env, run_dir=run_dir, repo_dir=repo_dir, python=python)
     gateway = (nginx, "-e", f"{run_dir}/nginx-error.log", "-p", run_dir, "-c", nginx_conf(run_dir))
     specs.append(ProcessSpec("gateway", "", "gateway", gateway, cwd=run_dir))
@@ -155,6 +155,6 @@ def procfile_files(
         user=nginx_user,
     )
     for unit in topology.units:
-        env = topology.environment(unit, target="procfile", base=base)
+        env = unit_environment(topology, unit, target="procfile", base=base)
         files[f"env/{unit.name}.env"] = render_env_file(env)
     return files

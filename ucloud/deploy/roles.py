@@ -8,8 +8,8 @@ written into a generated file::
 
     sql = roles_sql(topology)
     # psql -v password_files=... -v password_accounts=... -f database-roles.sql
-    env = topology.environment(unit, target="compose", base=base,
-                               credentials=lambda u: (role_name(u), "${DATABASE_PASSWORD_FILES}"))
+    env = unit_environment(topology, unit, target="compose", base=base,
+                           credentials=lambda u: (role_name(u), "${DATABASE_PASSWORD_FILES}"))
 
 The admin unit shows every service's models, so it holds the other units'
 credentials too (``ucloud.deploy.environment``).

@@ -6,13 +6,14 @@ beat) serving one or more services from its own database. The file is TOML
 elsewhere)::
 
     topology = load_topology("config/topology.toml")
-    env = topology.environment(topology.unit_of("files"), target="procfile",
-                               base={"DATABASE_URL": "postgres://postgres@127.0.0.1/postgres"})
+    env = unit_environment(topology, topology.unit_of("files"), target="procfile",
+                           base={"DATABASE_URL": "postgres://postgres@127.0.0.1/postgres"})
 
 Loading checks the file completely (unknown keys, duplicate services and
 ports, one admin unit, one beat unit, resources) and raises
 ``TopologyError`` with every problem found, so a generator never sees a
-half-valid topology.
+half-valid topology. A unit's environment is ``ucloud.deploy.environment``'s
+``unit_environment``, which builds on this module.
 
 ``[gateway]`` also names the public host names (nginx's ``server_name``,
 the Ingress's hosts and TLS, every unit's ``ALLOWED_HOSTS``) and the rate
@@ -177,19 +178,6 @@ class Topology:
         if target == "procfile":
             return f"http://127.0.0.1:{unit.port}"
         return f"http://{unit.name}:{CONTAINER_PORT}"
-
-    def environment(
-        self,
-        unit: Unit,
-        *,
-        target: Target,
-        base: Mapping[str, str],
-        credentials: Credentials | None = None,
-    ) -> dict[str, str]:
-        """The environment of every process of ``unit``; see ``ucloud.deploy.environment``."""
-        from ucloud.deploy.environment import unit_environment
-
-        return unit_environment(self, unit, target=target, base=base, credentials=credentials)
 
 
 def database_url(

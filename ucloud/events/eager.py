@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ucloud import topology
+from ucloud import serving
 from ucloud.events.delivery import Received, backoff, deliver
 from ucloud.events.processors import Failure, groups_of
 from ucloud.events.streams import Event, stream_named
@@ -100,7 +100,7 @@ def _by_stream(rows: list[_Row]) -> dict[str, list[_Row]]:
 
 
 def _served_groups(stream: str) -> list[str]:
-    served = topology.served_services()
+    served = serving.served_services()
     return [group for group in groups_of(stream) if group in served]
 
 
@@ -149,5 +149,5 @@ def _record(
 
 
 def _all_groups_served(stream: str) -> bool:
-    served = topology.served_services()
+    served = serving.served_services()
     return all(group in served for group in groups_of(stream))

@@ -29,7 +29,7 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from ucloud import topology
+from ucloud import serving
 from ucloud.databases import aliases_for
 from ucloud.events import broker, eager
 from ucloud.events.background import BackgroundRelay
@@ -72,7 +72,7 @@ def relay_pending(
 
 def swept_aliases() -> list[str]:
     """``default`` and the aliases of the services served here, ``default`` first."""
-    aliases = aliases_for(topology.served_services())
+    aliases = aliases_for(serving.served_services())
     return aliases if DEFAULT_DB_ALIAS in aliases else [DEFAULT_DB_ALIAS, *aliases]
 
 

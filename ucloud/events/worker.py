@@ -18,7 +18,7 @@ from typing import Any
 
 from celery.signals import worker_process_init, worker_process_shutdown
 
-from ucloud import topology
+from ucloud import serving
 from ucloud.events import broker, relay
 from ucloud.events.consumer import GroupConsumer
 from ucloud.events.processors import processors
@@ -30,7 +30,7 @@ _running: list[tuple[GroupConsumer, threading.Thread]] = []
 
 def served_groups() -> list[str]:
     """Consumer groups with processors that this process serves."""
-    served = topology.served_services()
+    served = serving.served_services()
     return sorted({p.group for p in processors().values() if p.group in served})
 
 

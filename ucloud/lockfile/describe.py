@@ -15,13 +15,13 @@ from __future__ import annotations
 from typing import Any
 
 from ucloud import registry
-from ucloud.calls import CallDescription, containers
+from ucloud.contracts.calls import CallDescription, containers
+from ucloud.contracts.roles import Role
 
 # The kit's event streams move to ucloud.events; this is the one place the
 # lockfile reads them from.
 from ucloud.events.streams import EventStream, streams
 from ucloud.lockfile.shapes import describe_serializer
-from ucloud.roles import Role
 
 Document = dict[str, Any]
 

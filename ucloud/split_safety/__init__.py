@@ -11,7 +11,7 @@ Errors will break apart; warnings only behave differently.
     findings = split_check(load_topology("config/topology.toml"))
     for finding in findings: print(finding)   # apps/...:12: error [atomic-call]: ...
 
-At run time, ``ucloud.transaction_guard`` warns of a call to another service
+At run time, ``ucloud.rpc.transaction_guard`` warns of a call to another service
 made inside a transaction in one process, which the tests turn into errors.
 """
 
@@ -25,11 +25,11 @@ from django.conf import settings
 
 from ucloud import registry
 from ucloud.checks.imports import ServiceSource, parse_source, python_files
-from ucloud.controllers import implementations
 from ucloud.databases import user_model_app
 from ucloud.deploy.topology import Topology
 from ucloud.events.processors import processors
 from ucloud.lockfile.describe import declared_streams, service_calls
+from ucloud.rpc.implementations import implementations
 from ucloud.split_safety.calls import (
     Handler,
     atomic_calls,

@@ -26,10 +26,10 @@ from typing import Any
 
 from rest_framework import serializers
 
-from ucloud.bindings import RequestSource
-from ucloud.calls import CallDescription
 from ucloud.checks.imports import ServiceSource, owner_of, parse_source, python_files
-from ucloud.roles import Role
+from ucloud.contracts.bindings import RequestSource
+from ucloud.contracts.calls import CallDescription
+from ucloud.contracts.roles import Role
 from ucloud.split_safety.findings import (
     ERROR,
     WARNING,

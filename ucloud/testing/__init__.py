@@ -38,11 +38,11 @@ from django.core.signals import request_started
 from django.test import Client, override_settings
 
 from ucloud import registry
-from ucloud.client import RPCClient
-from ucloud.exceptions import Unauthorized
-from ucloud.principal import ALL_SCOPES
-from ucloud.roles import Role
-from ucloud.tokens import decode_access_token, mint_access_token
+from ucloud.auth.principal import ALL_SCOPES
+from ucloud.auth.tokens import decode_access_token, mint_access_token
+from ucloud.contracts.errors import Unauthorized
+from ucloud.contracts.roles import Role
+from ucloud.rpc.client import RPCClient
 
 # A response as the scenario sees it: status code and decoded JSON body
 # (None when empty, the text itself when it is not JSON).

@@ -31,6 +31,7 @@ import httpx
 
 from ucloud.deploy import LocalRun, generate
 from ucloud.deploy.database_server import create_unit_databases, drop_databases
+from ucloud.deploy.environment import unit_environment
 from ucloud.deploy.files import write_files
 from ucloud.deploy.processes import (
     STOP_DEADLINE,
@@ -151,8 +152,8 @@ class ApartDeployment:
         return f"http://127.0.0.1:{self.topology.unit(unit).port}"
 
     def unit_environment(self, unit: str) -> dict[str, str]:
-        return self.topology.environment(
-            self.topology.unit(unit), target="procfile", base=self.base
+        return unit_environment(
+            self.topology, self.topology.unit(unit), target="procfile", base=self.base
         )
 
     # Preparing -------------------------------------------------------------

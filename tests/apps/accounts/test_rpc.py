@@ -13,12 +13,12 @@ from django.test import override_settings
 from apps.accounts import services
 from apps.accounts.api import AccountDescriptions
 from tests.conftest import clear_throttles
-from ucloud.client import RPCClient
-from ucloud.credentials import service_token
-from ucloud.exceptions import RPCException, TooManyRequests
-from ucloud.roles import Role
+from ucloud.auth.credentials import service_token
+from ucloud.auth.tokens import mint_access_token, mint_refresh_token
+from ucloud.contracts.errors import RPCException, TooManyRequests
+from ucloud.contracts.roles import Role
+from ucloud.rpc.client import RPCClient
 from ucloud.testing import forced_http
-from ucloud.tokens import mint_access_token, mint_refresh_token
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_throttles")]
 

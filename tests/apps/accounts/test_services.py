@@ -9,7 +9,8 @@ from django.test import override_settings
 
 from apps.accounts import services
 from apps.accounts.models import RefreshToken, User
-from ucloud.exceptions import (
+from ucloud.auth.tokens import decode_access_token, decode_refresh_token
+from ucloud.contracts.errors import (
     BadRequest,
     Conflict,
     NotFound,
@@ -17,8 +18,7 @@ from ucloud.exceptions import (
     TooManyRequests,
     Unauthorized,
 )
-from ucloud.roles import Role
-from ucloud.tokens import decode_access_token, decode_refresh_token
+from ucloud.contracts.roles import Role
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_throttles")]
 
@@ -183,7 +183,7 @@ def test_refresh_follows_a_role_change(alice):
 
 
 def test_an_unrecorded_refresh_token_is_refused(alice):
-    from ucloud.tokens import mint_refresh_token
+    from ucloud.auth.tokens import mint_refresh_token
 
     forged = mint_refresh_token("alice", jti="not-recorded", family="none")
     expect(Unauthorized, "invalid_token", services.token_refresh, refresh_token=forged)

@@ -10,8 +10,8 @@ import pytest
 from apps.accounts.services import user_create
 from apps.files import services
 from apps.files.api import MAX_PATH_LENGTH, CreateFileRequest, MoveFileRequest
-from ucloud.client import RPCClient
-from ucloud.exceptions import BadRequest, Conflict, Forbidden, NotFound, RPCException
+from ucloud.contracts.errors import BadRequest, Conflict, Forbidden, NotFound, RPCException
+from ucloud.rpc.client import RPCClient
 
 pytestmark = pytest.mark.django_db
 

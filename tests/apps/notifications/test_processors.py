@@ -10,11 +10,11 @@ from apps.files import services as files
 from apps.files.api import files_events
 from apps.notifications.models import Notification
 from apps.notifications.processors import notify_of_file_event
-from ucloud.client import RPCClient
+from ucloud.contracts.errors import Conflict
 from ucloud.events.delivery import Received, deliver
 from ucloud.events.processors import processors
-from ucloud.exceptions import Conflict
 from ucloud.models import InboxEntry, OutboxEvent
+from ucloud.rpc.client import RPCClient
 
 pytestmark = pytest.mark.django_db
 

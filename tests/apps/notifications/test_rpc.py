@@ -8,10 +8,10 @@ import pytest
 
 from apps.notifications.api import MAX_IDS, NotificationDescriptions
 from apps.notifications.models import Notification
-from ucloud.client import RPCClient
-from ucloud.exceptions import RPCException
-from ucloud.roles import Role
-from ucloud.tokens import mint_access_token
+from ucloud.auth.tokens import mint_access_token
+from ucloud.contracts.errors import RPCException
+from ucloud.contracts.roles import Role
+from ucloud.rpc.client import RPCClient
 
 pytestmark = pytest.mark.django_db
 

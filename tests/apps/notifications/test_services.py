@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.notifications import services
 from apps.notifications.models import Notification
-from ucloud.exceptions import BadRequest
+from ucloud.contracts.errors import BadRequest
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,9 @@ BASE = {
 
 
 def test_each_unit_serves_its_services_and_finds_the_others_locally(sample_topology):
-    env = sample_topology.environment(sample_topology.unit("files"), target="procfile", base=BASE)
+    env = unit_environment(
+        sample_topology, sample_topology.unit("files"), target="procfile", base=BASE
+    )
 
     assert env["UCLOUD_SERVICES"] == "files"
     assert env["UCLOUD_SERVICE_URLS"] == (
@@ -32,7 +34,7 @@ def test_each_unit_serves_its_services_and_finds_the_others_locally(sample_topol
 
 @pytest.mark.parametrize("target", ["compose", "k8s"])
 def test_containers_find_the_others_by_service_name_and_mount_keys(sample_topology, target):
-    env = sample_topology.environment(sample_topology.unit("files"), target=target, base=BASE)
+    env = unit_environment(sample_topology, sample_topology.unit("files"), target=target, base=BASE)
 
     assert env["UCLOUD_SERVICE_URLS"] == (
         "accounts=http://accounts:8000,notifications=http://notifications:8000"
@@ -51,7 +53,7 @@ def test_containers_find_the_others_by_service_name_and_mount_keys(sample_topolo
 def test_allowed_hosts_are_the_gateways_hosts_and_the_units_own_names(
     sample_topology, target, hosts
 ):
-    env = sample_topology.environment(sample_topology.unit("files"), target=target, base=BASE)
+    env = unit_environment(sample_topology, sample_topology.unit("files"), target=target, base=BASE)
 
     assert env["DJANGO_ALLOWED_HOSTS"] == hosts
     assert "*" not in env["DJANGO_ALLOWED_HOSTS"]
@@ -59,7 +61,7 @@ def test_allowed_hosts_are_the_gateways_hosts_and_the_units_own_names(
 
 def test_a_base_adds_allowed_hosts_without_replacing_the_topologys(sample_topology):
     base = {**BASE, "DJANGO_ALLOWED_HOSTS": "files.internal, ucloud.example.com"}
-    env = sample_topology.environment(sample_topology.unit("files"), target="k8s", base=base)
+    env = unit_environment(sample_topology, sample_topology.unit("files"), target="k8s", base=base)
 
     assert env["DJANGO_ALLOWED_HOSTS"] == "ucloud.example.com,api.example.com,files,files.internal"
 
@@ -68,11 +70,19 @@ def test_credentials_give_each_unit_its_own_role_and_the_admin_every_role(sample
     def credentials(unit):
         return unit.database, f"pw-{unit.name}"
 
-    files = sample_topology.environment(
-        sample_topology.unit("files"), target="k8s", base=BASE, credentials=credentials
+    files = unit_environment(
+        sample_topology,
+        sample_topology.unit("files"),
+        target="k8s",
+        base=BASE,
+        credentials=credentials,
     )
-    admin = sample_topology.environment(
-        sample_topology.admin_unit, target="k8s", base=BASE, credentials=credentials
+    admin = unit_environment(
+        sample_topology,
+        sample_topology.admin_unit,
+        target="k8s",
+        base=BASE,
+        credentials=credentials,
     )
 
     assert files["DATABASE_URL"] == "postgres://ucloud_files:pw-files@127.0.0.1:5432/ucloud_files"
@@ -83,7 +93,9 @@ def test_credentials_give_each_unit_its_own_role_and_the_admin_every_role(sample
 
 
 def test_a_unit_gets_its_own_database_for_each_of_its_services(sample_topology):
-    env = sample_topology.environment(sample_topology.unit("files"), target="procfile", base=BASE)
+    env = unit_environment(
+        sample_topology, sample_topology.unit("files"), target="procfile", base=BASE
+    )
     own = "postgres://postgres@127.0.0.1:5432/ucloud_files"
 
     assert env["DATABASE_URL"] == own
@@ -92,7 +104,9 @@ def test_a_unit_gets_its_own_database_for_each_of_its_services(sample_topology):
 
 
 def test_the_admin_unit_also_reaches_every_other_services_database(sample_topology):
-    env = sample_topology.environment(sample_topology.admin_unit, target="procfile", base=BASE)
+    env = unit_environment(
+        sample_topology, sample_topology.admin_unit, target="procfile", base=BASE
+    )
 
     assert env["DATABASE_URL"].endswith("/ucloud_accounts")
     assert env["DATABASE_URL_FILES"].endswith("/ucloud_files")
@@ -101,7 +115,9 @@ def test_the_admin_unit_also_reaches_every_other_services_database(sample_topolo
 
 def test_redis_is_the_broker_and_shared_values_pass_through(sample_topology):
     base = {**BASE, "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    env = sample_topology.environment(sample_topology.unit("files"), target="procfile", base=base)
+    env = unit_environment(
+        sample_topology, sample_topology.unit("files"), target="procfile", base=base
+    )
 
     assert env["CELERY_BROKER_URL"] == "redis://127.0.0.1:6379/0"
     assert env["DJANGO_SECRET_KEY"] == "shared-secret"
@@ -115,7 +131,9 @@ def test_topology_variables_of_the_base_are_replaced_not_inherited(sample_topolo
         "UCLOUD_GATEWAY_URL": "http://elsewhere",
         "DATABASE_URL_ACCOUNTS": "postgres://elsewhere/accounts",
     }
-    env = sample_topology.environment(sample_topology.unit("files"), target="procfile", base=base)
+    env = unit_environment(
+        sample_topology, sample_topology.unit("files"), target="procfile", base=base
+    )
 
     assert env["UCLOUD_SERVICES"] == "files"
     assert "UCLOUD_GATEWAY_URL" not in env
@@ -129,7 +147,9 @@ def test_without_a_database_server_there_is_no_environment(sample_topology):
 
 def test_the_settings_read_the_environment_as_the_topology_means_it(sample_topology, tmp_path):
     base = {"DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3", "DJANGO_SECRET_KEY": "k" * 40}
-    env = sample_topology.environment(sample_topology.admin_unit, target="procfile", base=base)
+    env = unit_environment(
+        sample_topology, sample_topology.admin_unit, target="procfile", base=base
+    )
     probe = (
         "import django, json; django.setup(); from django.conf import settings; "
         "print(json.dumps({'services': settings.UCLOUD['SERVICES'], "

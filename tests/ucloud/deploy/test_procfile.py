@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from ucloud.deploy.environment import unit_environment
 from ucloud.deploy.procfile import process_specs, procfile_files, render_env_file
 
 BASE = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres", "REDIS_URL": "redis://r/0"}
@@ -50,8 +51,8 @@ def test_worker_concurrency_is_the_units_workers_and_beat_keeps_its_schedule_in_
     )  # fmt: skip
     beat = by_name["notifications_beat"].argv
     assert beat[beat.index("--schedule") + 1] == f"{tmp_path}/celerybeat-schedule"
-    assert by_name["files_worker"].env == sample_topology.environment(
-        sample_topology.unit("files"), target="procfile", base=BASE
+    assert by_name["files_worker"].env == unit_environment(
+        sample_topology, sample_topology.unit("files"), target="procfile", base=BASE
     )
 
 

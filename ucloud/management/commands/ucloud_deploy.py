@@ -21,7 +21,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ucloud import registry
-from ucloud.calls import containers
+from ucloud.contracts.calls import containers
 from ucloud.deploy import DEPLOY_TARGETS, LocalRun, generate
 from ucloud.deploy.files import write_files
 from ucloud.deploy.processes import find_nginx, project_dir

@@ -18,8 +18,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ucloud import keys, registry
-from ucloud.topology import parse_services
+from ucloud import registry
+from ucloud.auth import keys
+from ucloud.serving import parse_services
 
 
 class Command(BaseCommand):

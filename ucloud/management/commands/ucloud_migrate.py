@@ -27,7 +27,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from ucloud import registry, topology
+from ucloud import registry, serving
 from ucloud.databases import aliases_for
 
 # pg_advisory_lock key of migrations: "ucloud" in ASCII.
@@ -60,7 +60,7 @@ def migration_lock(aliases: list[str]) -> Iterator[None]:
 
 def aliases_to_migrate(*, every: bool = False) -> list[str]:
     """``default``, then the aliases of the served (or, ``every``, all) services."""
-    services = registry.services() if every else topology.served_services()
+    services = registry.services() if every else serving.served_services()
     aliases = aliases_for(services)
     return aliases if DEFAULT_DB_ALIAS in aliases else [DEFAULT_DB_ALIAS, *aliases]
 

@@ -19,7 +19,7 @@ from celery import current_app
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ucloud import registry, topology
+from ucloud import registry, serving
 from ucloud.events.broker import events_url
 from ucloud.events.tasks import RELAY_QUEUE, queue_of, relay_queue_of, services_with_event_tables
 
@@ -27,7 +27,7 @@ from ucloud.events.tasks import RELAY_QUEUE, queue_of, relay_queue_of, services_
 def worker_queues() -> list[str]:
     """``ucloud.relay``, the task queues of the served services, and the relay
     queues of the served services that have event tables."""
-    served = topology.served_services()
+    served = serving.served_services()
     own = sorted(name for name in registry.services() if name in served)
     swept = [name for name in services_with_event_tables() if name in served]
     return [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from ucloud.bindings import http_create, http_update
-from ucloud.calls import Empty, call
-from ucloud.roles import Roles
+from ucloud.contracts.bindings import http_create, http_update
+from ucloud.contracts.calls import Empty, call
+from ucloud.contracts.roles import Roles
 
 
 def invoice_number(*, number: int) -> str:

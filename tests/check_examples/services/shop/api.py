@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from ucloud.bindings import http_update
-from ucloud.calls import Empty, call
-from ucloud.roles import Roles
+from ucloud.contracts.bindings import http_update
+from ucloud.contracts.calls import Empty, call
+from ucloud.contracts.roles import Roles
 
 
 def order_total(*, amount: int, quantity: int) -> int:

@@ -11,8 +11,8 @@ from django.db import transaction
 from tests.check_examples.services.billing import api as billing_api
 from tests.check_examples.services.billing.api import BillingDescriptions
 from tests.check_examples.services.shop.api import ShopDescriptions
-from ucloud.client import RPCClient
 from ucloud.databases import atomic
+from ucloud.rpc.client import RPCClient
 
 
 def checkout_charge(*, order: Any, client: RPCClient) -> None:

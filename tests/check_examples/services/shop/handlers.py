@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.check_examples.services.billing.api import BillingDescriptions
-from ucloud.context import CallContext
+from ucloud.rpc.context import CallContext
 
 
 def refund(ctx: CallContext) -> dict[str, Any]:

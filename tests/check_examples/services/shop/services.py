@@ -11,7 +11,7 @@ import tests.check_examples.services.billing.models  # E003: billing's models
 from tests.check_examples.services.billing import invoices  # E003: billing's services
 from tests.check_examples.services.billing.api import invoice_number
 from tests.check_examples.services.billing.models import Invoice  # E003
-from ucloud.roles import Role
+from ucloud.contracts.roles import Role
 
 from ..billing import api as billing_api  # allowed: relative import of billing's api
 from ..billing.models import Payment  # E003: relative, resolved to billing.models

@@ -1,4 +1,4 @@
-"""``ucloud.topology``: parsing the topology settings and what this process serves."""
+"""``ucloud.serving``: parsing the topology settings and what this process serves."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from ucloud import topology
-from ucloud.exceptions import ServiceUnavailable
-from ucloud.topology import parse_service_urls, parse_services
+from ucloud import serving
+from ucloud.contracts.errors import ServiceUnavailable
+from ucloud.serving import parse_service_urls, parse_services
 
 
 @pytest.mark.parametrize(
@@ -54,16 +54,16 @@ def test_malformed_service_url_entry_is_improperly_configured(entry):
 
 def test_every_installed_service_is_served_by_default():
     with override_settings(UCLOUD={}):
-        assert topology.served_services() == frozenset({"accounts", "files", "notifications"})
-        assert topology.is_served("accounts")
+        assert serving.served_services() == frozenset({"accounts", "files", "notifications"})
+        assert serving.is_served("accounts")
 
 
 def test_services_setting_narrows_what_is_served():
     with override_settings(UCLOUD={"SERVICES": "files"}):
-        assert topology.served_services() == frozenset({"files"})
-        assert not topology.is_served("accounts")
+        assert serving.served_services() == frozenset({"files"})
+        assert not serving.is_served("accounts")
     # The cache follows the settings back.
-    assert topology.is_served("accounts")
+    assert serving.is_served("accounts")
 
 
 def test_unknown_service_is_improperly_configured():
@@ -71,23 +71,23 @@ def test_unknown_service_is_improperly_configured():
         override_settings(UCLOUD={"SERVICES": ["files", "billing"]}),
         pytest.raises(ImproperlyConfigured, match="billing"),
     ):
-        topology.served_services()
+        serving.served_services()
 
 
 def test_service_url_prefers_the_service_entry_and_drops_trailing_slash():
     with override_settings(
         UCLOUD={"SERVICE_URLS": {"accounts": "http://acc:1/"}, "GATEWAY_URL": "http://gw/"}
     ):
-        assert topology.service_url("accounts") == "http://acc:1"
-        assert topology.service_url("files") == "http://gw"
+        assert serving.service_url("accounts") == "http://acc:1"
+        assert serving.service_url("files") == "http://gw"
 
 
 def test_service_url_accepts_the_environment_string_form():
     with override_settings(UCLOUD={"SERVICE_URLS": "accounts=http://acc:1"}):
-        assert topology.service_url("accounts") == "http://acc:1"
+        assert serving.service_url("accounts") == "http://acc:1"
 
 
 def test_service_url_without_any_url_is_503_service_not_configured():
     with override_settings(UCLOUD={}), pytest.raises(ServiceUnavailable) as info:
-        topology.service_url("accounts")
+        serving.service_url("accounts")
     assert (info.value.status, info.value.error_code) == (503, "service_not_configured")

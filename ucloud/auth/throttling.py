@@ -24,7 +24,7 @@ import redis
 from django.core.cache import cache
 from django.core.signals import setting_changed
 
-from ucloud.exceptions import TooManyRequests
+from ucloud.contracts.errors import TooManyRequests
 from ucloud.settings import ucloud_settings
 
 logger = logging.getLogger("ucloud.throttling")

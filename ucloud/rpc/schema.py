@@ -9,7 +9,7 @@ the call bound to that route and HTTP method::
 
 Request bodies and query parameters come from the request serializer,
 responses from the response serializer plus one response per error status
-the call may answer (``ucloud.declared_errors``: the declared errors and the
+the call may answer (``ucloud.contracts.declared_errors``: the declared errors and the
 implied 400, 401, 403), each with the kit's error body (``RPCError``) and a
 description listing its error codes (also ``x-ucloud-errors``); roles, access,
 scope, audit and the services allowed to call (``x-ucloud-callers``, when
@@ -32,14 +32,14 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from ucloud import registry
-from ucloud.bindings import RequestSource
-from ucloud.calls import CallDescription
-from ucloud.declared_errors import answerable_errors
-from ucloud.exceptions import DeclaredError
-from ucloud.roles import Role
+from ucloud.contracts.bindings import RequestSource
+from ucloud.contracts.calls import CallDescription
+from ucloud.contracts.declared_errors import answerable_errors
+from ucloud.contracts.errors import DeclaredError
+from ucloud.contracts.roles import Role
 
 if TYPE_CHECKING:
-    from ucloud.controllers import Controller
+    from ucloud.rpc.controllers import Controller
 
 BEARER_SCHEME = "bearerAuth"
 
@@ -70,7 +70,7 @@ class RPCError(serializers.Serializer):
 class BearerTokenScheme(OpenApiAuthenticationExtension):
     """Documents ``BearerTokenAuthentication``: ``Authorization: Bearer <jwt>``."""
 
-    target_class = "ucloud.authentication.BearerTokenAuthentication"
+    target_class = "ucloud.auth.authentication.BearerTokenAuthentication"
     match_subclasses = True
     name = BEARER_SCHEME
 
@@ -78,7 +78,9 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
         scheme = build_bearer_security_scheme_object(
             header_name="Authorization", token_prefix=self.target.keyword, bearer_format="JWT"
         )
-        scheme["description"] = "An access token minted by ucloud.tokens (e.g. by a login call)."
+        scheme["description"] = (
+            "An access token minted by ucloud.auth.tokens (e.g. by a login call)."
+        )
         return scheme
 
 
@@ -126,7 +128,7 @@ class CallSchema(AutoSchema):
         return view.ucloud_calls[self.method.lower()]
 
     def is_excluded(self) -> bool:
-        # A controller mounted by hand, outside ucloud.routes, has no call to describe.
+        # A controller mounted by hand, outside ucloud.rpc.routes, has no call to describe.
         return self.method.lower() not in getattr(self.view, "ucloud_calls", {})
 
     def get_operation_id(self) -> str:

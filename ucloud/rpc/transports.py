@@ -3,7 +3,7 @@
 ``InProcessTransport`` runs the pipeline directly (no HTTP, no JSON);
 ``HttpTransport`` sends the call to the service's URL with one pooled
 keep-alive ``httpx.Client`` per process. Both present the token
-``ucloud.credentials.bearer_token`` picks for the target service, and the
+``ucloud.auth.credentials.bearer_token`` picks for the target service, and the
 callee checks it the same way. Callers never pick a transport by hand::
 
     transport_for(FileDescriptions.create).call(call, request, client)
@@ -17,21 +17,22 @@ import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
+from django.core.signals import setting_changed
 from rest_framework.utils.encoders import JSONEncoder
 
-from ucloud import registry, topology
-from ucloud.authentication import authenticate
-from ucloud.bindings import RequestSource
-from ucloud.calls import CallDescription
-from ucloud.controllers import handler_for
-from ucloud.credentials import bearer_token
-from ucloud.errors import error_from_response
-from ucloud.exceptions import BadGateway, GatewayTimeout
-from ucloud.pipeline import execute, new_job_id
+from ucloud import registry, serving
+from ucloud.auth.authentication import authenticate
+from ucloud.auth.credentials import bearer_token
+from ucloud.contracts.bindings import RequestSource
+from ucloud.contracts.calls import CallDescription
+from ucloud.contracts.errors import BadGateway, GatewayTimeout
+from ucloud.rpc.error_mapping import error_from_response
+from ucloud.rpc.implementations import handler_for
+from ucloud.rpc.pipeline import execute, new_job_id
 from ucloud.settings import ucloud_settings
 
 if TYPE_CHECKING:
-    from ucloud.client import RPCClient
+    from ucloud.rpc.client import RPCClient
 
 
 class Transport(Protocol):
@@ -59,6 +60,7 @@ class InProcessTransport:
             job_id=new_job_id(),
             caused_by=client.caused_by,
             client_address=client.client_address,
+            clients=type(client),
         )
 
 
@@ -156,17 +158,26 @@ def transport_for(call: CallDescription, force_http: bool | None = None) -> Tran
     service = registry.service_of(call)
     if force_http is None:
         force_http = ucloud_settings.FORCE_HTTP
-    if not force_http and topology.is_served(service):
+    if not force_http and serving.is_served(service):
         local = _in_process.get(service)
         if local is None:
             local = _in_process[service] = InProcessTransport(service)
         return local
     transport = _http.get(service)
     if transport is None:
-        transport = _http[service] = HttpTransport(service, topology.service_url(service))
+        transport = _http[service] = HttpTransport(service, serving.service_url(service))
     return transport
 
 
 def reset() -> None:
     _http.clear()
     shared_http_client.close()
+
+
+def _reset_on_change(*, setting: str, **kwargs: Any) -> None:
+    # Service URLs and HTTP client limits come from UCLOUD.
+    if setting == "UCLOUD":
+        reset()
+
+
+setting_changed.connect(_reset_on_change)

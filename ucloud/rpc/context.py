@@ -1,7 +1,7 @@
 """What a handler gets: the validated request, the principal, and clients.
 
 ``ctx.client`` calls onward as the same principal (checked as that user; a
-SERVICE principal is forwarded, see ``ucloud.credentials``);
+SERVICE principal is forwarded, see ``ucloud.auth.credentials``);
 ``ctx.service_client`` calls as this service itself (a SERVICE token)::
 
     @implement(FileDescriptions.share)
@@ -12,16 +12,16 @@ SERVICE principal is forwarded, see ``ucloud.credentials``);
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from ucloud.client import RPCClient
-from ucloud.principal import Principal
+from ucloud.auth.principal import Principal
 from ucloud.registry import service_of
 
 if TYPE_CHECKING:
-    from ucloud.calls import CallDescription
+    from ucloud.contracts.calls import CallDescription
+    from ucloud.rpc.client import RPCClient
 
 
 @dataclass
@@ -33,6 +33,10 @@ class CallContext:
     caused_by: str | None = None
     # The end client's address, when the call came from one (throttling).
     client_address: str | None = None
+    # The client class onward calls are made with (RPCClient), given by
+    # whoever runs the pipeline: the client sits above the pipeline, which
+    # must not import what calls it.
+    clients: type[RPCClient] = field(kw_only=True)
 
     @cached_property
     def client(self) -> RPCClient:
@@ -40,7 +44,7 @@ class CallContext:
             service: str | None = service_of(self.call)
         except LookupError:
             service = None  # a call declared outside any service forwards nothing
-        return RPCClient(
+        return self.clients(
             self.principal,
             caused_by=self.job_id,
             forwarded_by=service,
@@ -49,6 +53,6 @@ class CallContext:
 
     @cached_property
     def service_client(self) -> RPCClient:
-        return RPCClient.for_service(
+        return self.clients.for_service(
             service_of(self.call), caused_by=self.job_id, client_address=self.client_address
         )

@@ -24,12 +24,12 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING
 
-from ucloud.bindings import RequestSource
-from ucloud.exceptions import BadRequest, DeclaredError, Forbidden, RPCException, Unauthorized
-from ucloud.roles import Role, Roles
+from ucloud.contracts.bindings import RequestSource
+from ucloud.contracts.errors import BadRequest, DeclaredError, Forbidden, RPCException, Unauthorized
+from ucloud.contracts.roles import Role, Roles
 
 if TYPE_CHECKING:
-    from ucloud.calls import CallDescription
+    from ucloud.contracts.calls import CallDescription
 
 
 class UndeclaredErrorWarning(UserWarning):

@@ -1,7 +1,7 @@
 """What a caller presents: the bearer token a principal shows to a target service.
 
 Every transport asks ``bearer_token`` and the callee checks what it gets
-the same way (``ucloud.authentication.authenticate``), so a call is judged
+the same way (``ucloud.auth.authentication.authenticate``), so a call is judged
 identically in one process and over HTTP::
 
     bearer_token(alice, "files")                    # her own token, good everywhere
@@ -23,10 +23,10 @@ from typing import Any
 
 from django.core.signals import setting_changed
 
-from ucloud.principal import ALL_SCOPES, Principal
-from ucloud.roles import Role
+from ucloud.auth.principal import ALL_SCOPES, Principal
+from ucloud.auth.tokens import mint_forwarded_token, mint_service_token
+from ucloud.contracts.roles import Role
 from ucloud.settings import ucloud_settings
-from ucloud.tokens import mint_forwarded_token, mint_service_token
 
 
 class _MintedTokens:

@@ -14,7 +14,7 @@ its own that carries the caller's (``mint_forwarded_token``); the callee sees
 the original principal, with the forwarding services in ``principal.via``.
 
 Signing follows ``UCLOUD["KEYS_DIR"]``. With it, tokens are EdDSA-signed by
-the private key of the service they come from (``ucloud.keys``), and checked
+the private key of the service they come from (``ucloud.auth.keys``), and checked
 with that service's public key, so that a service cannot speak for another.
 Without it, every process shares one HMAC key (``SIGNING_KEY`` or
 ``SECRET_KEY``): same claims and checks, but no proof of which service signed.
@@ -34,10 +34,11 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
-from ucloud import keys, registry, topology
-from ucloud.exceptions import Unauthorized
-from ucloud.principal import ALL_SCOPES, Principal
-from ucloud.roles import Role
+from ucloud import registry, serving
+from ucloud.auth import keys
+from ucloud.auth.principal import ALL_SCOPES, Principal
+from ucloud.contracts.errors import Unauthorized
+from ucloud.contracts.roles import Role
 from ucloud.settings import ucloud_settings
 
 ISSUER = "ucloud"
@@ -57,8 +58,8 @@ def _signing_key(signer: str) -> tuple[Any, str, dict[str, str]]:
         return _hmac_key(), ucloud_settings.JWT_ALGORITHM, {}
     # A process speaks only for the services it serves, even when the key
     # directory holds more private keys than it should.
-    if not topology.is_served(signer):
-        served = ", ".join(sorted(topology.served_services())) or "none"
+    if not serving.is_served(signer):
+        served = ", ".join(sorted(serving.served_services())) or "none"
         raise ImproperlyConfigured(
             f"This process serves {served}; it cannot sign tokens as {signer!r}"
         )
@@ -73,7 +74,7 @@ def may_sign_as(service: str) -> bool:
     """True when this process can mint tokens on behalf of ``service``."""
     if keys.keys_dir() is None:
         return True
-    return topology.is_served(service) and keys.has_private_key(service)
+    return serving.is_served(service) and keys.has_private_key(service)
 
 
 def _mint(claims: dict[str, Any], lifetime: int, *, signer: str) -> str:
@@ -309,7 +310,7 @@ def decode_access_token(
     """
     principal = verified_tokens.principal(token)
     if verify_audience:
-        _check_audience(principal, topology.served_services() if audiences is None else audiences)
+        _check_audience(principal, serving.served_services() if audiences is None else audiences)
     return principal
 
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ucloud.credentials import service_principal
-from ucloud.principal import GUEST, Principal
-from ucloud.roles import Role
-from ucloud.tokens import decode_access_token
+from ucloud.auth.credentials import service_principal
+from ucloud.auth.principal import GUEST, Principal
+from ucloud.auth.tokens import decode_access_token
+from ucloud.contracts.roles import Role
+from ucloud.rpc.transports import transport_for
 
 if TYPE_CHECKING:
-    from ucloud.calls import CallDescription
+    from ucloud.contracts.calls import CallDescription
 
 
 class RPCClient:
@@ -65,8 +66,6 @@ class RPCClient:
         return cls(service_principal(service), **kwargs)
 
     def call(self, call: CallDescription, request: Any) -> Any:
-        from ucloud.transports import transport_for
-
         return transport_for(call, self.force_http).call(call, request, self)
 
     def __repr__(self) -> str:

@@ -10,7 +10,7 @@ signatures with the public keys of all::
     public_key("accounts")    # None when accounts.pub is missing
 
 Without ``KEYS_DIR`` the kit signs tokens with a shared HMAC secret instead
-(see ``ucloud.tokens``).
+(see ``ucloud.auth.tokens``).
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from ucloud import registry
 from ucloud.databases import alias_for
 
 if TYPE_CHECKING:
-    from ucloud.calls import CallDescription
+    from ucloud.contracts.calls import CallDescription
 
 
 class CrossServiceTransactionWarning(UserWarning):

@@ -19,16 +19,17 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import URLPattern, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from ucloud import registry, topology
-from ucloud.calls import CallDescription
-from ucloud.controllers import Controller, implementations
-from ucloud.exceptions import ServiceUnavailable
+from ucloud import registry, serving
+from ucloud.contracts.calls import CallDescription
+from ucloud.contracts.errors import ServiceUnavailable
+from ucloud.rpc.controllers import Controller
+from ucloud.rpc.implementations import implementations
 
 
 def _routes() -> dict[str, tuple[type[Controller], dict[str, CallDescription]]]:
     routes: dict[str, tuple[type[Controller], dict[str, CallDescription]]] = {}
     for call, impls in implementations().items():
-        if not impls or not topology.is_served(registry.service_of(call)):
+        if not impls or not serving.is_served(registry.service_of(call)):
             continue
         controller = impls[0][0]
         existing = routes.setdefault(call.path, (controller, {}))

@@ -16,7 +16,7 @@ from django.core.validators import RegexValidator
 from django.db.models import Model, QuerySet
 from rest_framework import serializers
 
-from ucloud.exceptions import BadRequest
+from ucloud.contracts.errors import BadRequest
 
 M = TypeVar("M", bound=Model)
 

@@ -15,7 +15,7 @@ OpenAPI) and the caller (``.call``) are driven by these objects::
     FileDescriptions.create.call({"path": "/a", "size": 1}, client)
 
 A call also declares the errors its handler answers on purpose, beyond the
-400, 401 and 403 every call may answer (``ucloud.declared_errors``)::
+400, 401 and 403 every call may answer (``ucloud.contracts.declared_errors``)::
 
     retrieve = call(..., errors=(NotFound.declare("unknown_file", "No such file"),))
 """
@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 from rest_framework import serializers
 
-from ucloud.bindings import HttpBinding
-from ucloud.exceptions import DeclaredError
-from ucloud.roles import Access, Role, Roles
+from ucloud.contracts.bindings import HttpBinding
+from ucloud.contracts.errors import DeclaredError
+from ucloud.contracts.roles import Access, Role, Roles
 
 if TYPE_CHECKING:
-    from ucloud.client import RPCClient
+    from ucloud.rpc.client import RPCClient
 
 SerializerClass = type[serializers.Serializer]
 

@@ -6,8 +6,8 @@
 exception class on the calling side. The pipeline, DRF (``exception_handler``)
 and Django's error views (``handler404`` ...) all go through it::
 
-    REST_FRAMEWORK = {"EXCEPTION_HANDLER": "ucloud.errors.exception_handler"}
-    handler404 = "ucloud.errors.not_found"       # in the ROOT_URLCONF
+    REST_FRAMEWORK = {"EXCEPTION_HANDLER": "ucloud.rpc.error_mapping.exception_handler"}
+    handler404 = "ucloud.rpc.error_mapping.not_found"       # in the ROOT_URLCONF
 
 Django's error views answer JSON for every path (never an HTML page), so
 unknown paths, a wrong ``Host`` and oversized bodies get the kit's body.
@@ -26,7 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from ucloud.exceptions import (
+from ucloud.contracts.errors import (
     BadRequest,
     Forbidden,
     InternalServerError,

@@ -5,7 +5,7 @@ Django's user-related apps (auth, contenttypes, admin, sessions) follow the
 service owning ``AUTH_USER_MODEL``. Migrations create on each alias exactly
 the tables it needs::
 
-    DATABASE_ROUTERS = ["ucloud.routers.ServiceRouter"]
+    DATABASE_ROUTERS = ["ucloud.database_router.ServiceRouter"]
 
 | app | migrated on |
 |---|---|
@@ -25,7 +25,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, models
 
-from ucloud import registry, topology
+from ucloud import registry, serving
 from ucloud.databases import KIT_APP, alias_for, has_own_database, home_app
 
 
@@ -57,4 +57,4 @@ class ServiceRouter:
             return db == DEFAULT_DB_ALIAS
         if alias_for(home) != db:
             return False
-        return db != DEFAULT_DB_ALIAS or topology.is_served(home)
+        return db != DEFAULT_DB_ALIAS or serving.is_served(home)

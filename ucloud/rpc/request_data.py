@@ -27,7 +27,7 @@ from typing import Any
 from django.http import QueryDict
 from rest_framework import serializers
 
-from ucloud.exceptions import BadRequest
+from ucloud.contracts.errors import BadRequest
 
 UNKNOWN_FIELD = "Unknown field."
 _LIST_FIELDS = (serializers.ListField, serializers.ListSerializer, serializers.MultipleChoiceField)

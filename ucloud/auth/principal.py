@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ucloud.roles import Role
+from ucloud.contracts.roles import Role
 
 ALL_SCOPES = ("all:write",)
 

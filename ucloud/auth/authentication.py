@@ -4,7 +4,7 @@
 audience (the service owning the call), for the in-process transport and
 for HTTP requests alike (``BearerTokenAuthentication`` is its DRF face, used
 by every ``Controller``). No database is touched, and a token checked once
-is remembered until it expires (``ucloud.tokens``)::
+is remembered until it expires (``ucloud.auth.tokens``)::
 
     principal = authenticate(token, audiences={"files"})     # GUEST when token is None
 
@@ -22,11 +22,11 @@ from django.http import HttpRequest
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from ucloud import registry, topology
-from ucloud.exceptions import Unauthorized
-from ucloud.principal import GUEST, Principal
+from ucloud import registry, serving
+from ucloud.auth.principal import GUEST, Principal
+from ucloud.auth.tokens import decode_access_token
+from ucloud.contracts.errors import Unauthorized
 from ucloud.settings import ucloud_settings
-from ucloud.tokens import decode_access_token
 
 
 def authenticate(token: str | None, *, audiences: Collection[str]) -> Principal:
@@ -53,7 +53,7 @@ def audiences_of(request: Request) -> Collection[str]:
             return {registry.service_of(call)}
         except LookupError:
             pass  # a call declared outside any service (kit tests, scripts)
-    return topology.served_services()
+    return serving.served_services()
 
 
 class BearerTokenAuthentication(BaseAuthentication):

@@ -11,10 +11,9 @@ the response serializer renders::
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from types import MethodType
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.renderers import JSONRenderer
@@ -22,48 +21,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
-from ucloud.authentication import BearerTokenAuthentication, client_address
-from ucloud.bindings import RequestSource
-from ucloud.calls import CallDescription
-from ucloud.errors import exception_handler
-from ucloud.parsers import JSONParser
-from ucloud.pipeline import Handler, execute, new_job_id
-from ucloud.principal import GUEST, Principal
-from ucloud.request_data import query_request
-from ucloud.schema import CallSchema
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-_IMPLEMENTS = "_ucloud_implements"
-
-# call -> every (controller, method name) implementing it; more than one is a
-# system check error (ucloud.E001).
-_implementations: dict[CallDescription, list[tuple[type[Controller], str]]] = defaultdict(list)
-
-
-def implement(call: CallDescription) -> Callable[[F], F]:
-    """Mark a controller method as the implementation of ``call``."""
-
-    def mark(method: F) -> F:
-        setattr(method, _IMPLEMENTS, call)
-        return method
-
-    return mark
-
-
-def implementations() -> dict[CallDescription, list[tuple[type[Controller], str]]]:
-    return {call: list(impls) for call, impls in _implementations.items()}
-
-
-def handler_for(call: CallDescription) -> Handler:
-    """A bound handler for ``call`` on a fresh controller instance."""
-    impls = _implementations.get(call)
-    if not impls:
-        from ucloud.exceptions import NotFound
-
-        raise NotFound(f"{call.full_name} is not implemented", error_code="not_implemented")
-    controller = impls[0][0]
-    return controller().handler(call)
+from ucloud.auth.authentication import BearerTokenAuthentication, client_address
+from ucloud.auth.principal import GUEST, Principal
+from ucloud.contracts.bindings import RequestSource
+from ucloud.contracts.calls import CallDescription
+from ucloud.rpc.client import RPCClient
+from ucloud.rpc.error_mapping import exception_handler
+from ucloud.rpc.implementations import implement as implement  # what a service's rpc.py imports
+from ucloud.rpc.implementations import implemented_call, register
+from ucloud.rpc.parsers import JSONParser
+from ucloud.rpc.pipeline import Handler, execute, new_job_id
+from ucloud.rpc.request_data import query_request
+from ucloud.rpc.schema import CallSchema
 
 
 class Controller(ViewSet):
@@ -75,7 +44,7 @@ class Controller(ViewSet):
     renderer_classes = [JSONRenderer]
     # OpenAPI operations come from the call bound to each route and method.
     schema = CallSchema()
-    # HTTP method (lower case) -> call served on this route; set by ucloud.routes.
+    # HTTP method (lower case) -> call served on this route; set by ucloud.rpc.routes.
     ucloud_calls: ClassVar[dict[str, CallDescription]] = {}
     # call -> method name, for this controller class.
     ucloud_methods: ClassVar[dict[CallDescription, str]] = {}
@@ -84,10 +53,10 @@ class Controller(ViewSet):
         super().__init_subclass__(**kwargs)
         cls.ucloud_methods = dict(getattr(cls, "ucloud_methods", {}))
         for name, value in list(vars(cls).items()):
-            call = getattr(value, _IMPLEMENTS, None)
-            if isinstance(call, CallDescription):
+            call = implemented_call(value)
+            if call is not None:
                 cls.ucloud_methods[call] = name
-                _implementations[call].append((cls, name))
+                register(call, cls, name)
 
     def call_for(self, method: str | None) -> CallDescription | None:
         """The call served on this route for an HTTP method (HEAD runs GET's)."""
@@ -136,5 +105,6 @@ class Controller(ViewSet):
             job_id=headers.get("Job-Id") or new_job_id(),
             caused_by=headers.get("Caused-By"),
             client_address=client_address(request),
+            clients=RPCClient,
         )
         return Response(result, status=call.http.success_status)

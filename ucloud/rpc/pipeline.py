@@ -5,7 +5,7 @@ serialization, error mapping and audit happen here and only here, so a call
 behaves the same whichever transport delivered it::
 
     data = execute(FileDescriptions.create, {"path": "/a", "size": 1}, principal,
-                   handler=controller.create, job_id=new_job_id())
+                   handler=controller.create, job_id=new_job_id(), clients=RPCClient)
 """
 
 from __future__ import annotations
@@ -13,19 +13,22 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ucloud import audit
-from ucloud.bindings import RequestSource
-from ucloud.calls import CallDescription
-from ucloud.context import CallContext
-from ucloud.declared_errors import warn_if_undeclared
-from ucloud.errors import as_rpc_exception, invalid_request
-from ucloud.exceptions import Forbidden, Unauthorized
-from ucloud.principal import Principal
-from ucloud.request_data import body_errors
-from ucloud.roles import Role
-from ucloud.transaction_guard import CallInProgress
+from ucloud.auth.principal import Principal
+from ucloud.contracts.bindings import RequestSource
+from ucloud.contracts.calls import CallDescription
+from ucloud.contracts.declared_errors import warn_if_undeclared
+from ucloud.contracts.errors import Forbidden, Unauthorized
+from ucloud.contracts.roles import Role
+from ucloud.rpc import audit
+from ucloud.rpc.context import CallContext
+from ucloud.rpc.error_mapping import as_rpc_exception, invalid_request
+from ucloud.rpc.request_data import body_errors
+from ucloud.rpc.transaction_guard import CallInProgress
+
+if TYPE_CHECKING:
+    from ucloud.rpc.client import RPCClient
 
 Handler = Callable[[CallContext], Any]
 
@@ -63,7 +66,7 @@ def _check_caller(call: CallDescription, principal: Principal) -> None:
 def validate(call: CallDescription, data: Any) -> Any:
     """The validated request; a body with fields the request does not
     declare, or values of another JSON type, is refused too
-    (``ucloud.request_data``)."""
+    (``ucloud.rpc.request_data``)."""
     serializer = call.request(data={} if data is None else data)
     valid = serializer.is_valid()
     strict = body_errors(serializer, data) if call.http.source is RequestSource.BODY else {}
@@ -81,8 +84,13 @@ def execute(
     job_id: str,
     caused_by: str | None = None,
     client_address: str | None = None,
+    clients: type[RPCClient],
 ) -> Any:
-    """Run ``call`` for ``principal``; return response data or raise ``RPCException``."""
+    """Run ``call`` for ``principal``; return response data or raise ``RPCException``.
+
+    ``clients`` is the client class the handler's onward calls use
+    (``ctx.client``): the transport or server running the call passes it.
+    """
     started = time.perf_counter()
     status = call.http.success_status
     # Warns (outside the error mapping) of a call joining another service's transaction.
@@ -90,7 +98,9 @@ def execute(
     try:
         authorize(call, principal)
         request = validate(call, data)
-        ctx = CallContext(call, request, principal, job_id, caused_by, client_address)
+        ctx = CallContext(
+            call, request, principal, job_id, caused_by, client_address, clients=clients
+        )
         with in_progress:
             result = handler(ctx)
         return call.response(result).data

@@ -21,7 +21,7 @@ from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 from rest_framework.utils import json
 
-from ucloud.exceptions import PayloadTooLarge
+from ucloud.contracts.errors import PayloadTooLarge
 from ucloud.settings import ucloud_settings
 
 # Strings are skipped when counting brackets: "[[[" inside one nests nothing.

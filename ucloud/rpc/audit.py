@@ -11,7 +11,7 @@ import json
 import logging
 from typing import Any
 
-from ucloud.principal import Principal
+from ucloud.auth.principal import Principal
 
 logger = logging.getLogger("ucloud.audit")
 

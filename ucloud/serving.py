@@ -3,18 +3,20 @@
 ``UCLOUD["SERVICES"]`` names the services served here (default: all);
 the others are reached through ``SERVICE_URLS`` or ``GATEWAY_URL``::
 
-    topology.is_served("files")        # True in the monolith
-    topology.service_url("accounts")   # "http://127.0.0.1:8001"
+    serving.is_served("files")        # True in the monolith
+    serving.service_url("accounts")   # "http://127.0.0.1:8001"
 """
 
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 
 from ucloud import registry
-from ucloud.exceptions import ServiceUnavailable
+from ucloud.contracts.errors import ServiceUnavailable
 from ucloud.settings import ucloud_settings
 
 
@@ -80,9 +82,9 @@ def service_url(service: str) -> str:
     return str(url).rstrip("/")
 
 
-def reset() -> None:
-    """Forget cached topology (after settings change)."""
-    served_services.cache_clear()
-    from ucloud import transports
+def _forget_served(*, setting: str, **kwargs: Any) -> None:
+    if setting == "UCLOUD":
+        served_services.cache_clear()
 
-    transports.reset()
+
+setting_changed.connect(_forget_served)
