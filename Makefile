@@ -40,11 +40,12 @@ worker: migrate
 # Every unit of config/topology.toml as its own processes (gunicorn, Celery
 # worker and beat) behind nginx on http://127.0.0.1:8080 (GATEWAY_PORT); each unit
 # on its own database of DATABASE_URL's server; REDIS_URL for events.
-up: $(VENV)/.runtime
-	$(PY) -m deploy.local up
+# The kit's commands: a project built on the kit runs them the same way.
+up: $(VENV)/.runtime secret-key
+	$(PY) manage.py ucloud_up
 
 down:
-	$(PY) -m deploy.local down
+	$(PY) manage.py ucloud_down
 
 test: $(VENV)/.dev
 	$(PY) -m pytest $(PYTEST_ARGS)

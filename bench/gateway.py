@@ -2,7 +2,7 @@
 
 Deploys config/topology.toml apart on this machine (each unit's gunicorn on
 its own PostgreSQL database, nginx generated from the topology in front;
-see tests/apart/deployment.py), then loads ``GET /api/files/retrieve?id=N``
+see ucloud/testing/apart.py), then loads ``GET /api/files/retrieve?id=N``
 with ``wrk`` on loopback, once at the gateway and once at the files unit,
 in interleaved turns::
 
@@ -55,24 +55,35 @@ def _setup_django() -> None:
 
 
 def _default_server() -> str:
-    from deploy.databases import is_postgres
-    from deploy.local import DEFAULTS
+    from ucloud.deploy.database_server import is_postgres
+    from ucloud.deploy.local import DEFAULTS
 
     configured = os.environ.get("DATABASE_URL", "")
     return configured if configured and is_postgres(configured) else DEFAULTS["DATABASE_URL"]
 
 
+def _answer(response: tuple[int, Any]) -> Any:
+    status, body = response
+    if status != 200:
+        raise RuntimeError(f"seeding the benchmark failed: {status} {body!r}")
+    return body
+
+
 def _seed(gateway_url: str) -> tuple[str, int]:
     """A user with a file, made through the gateway; the user's token and the file id."""
-    from tests.scenario.scenario import Credentials, create_file, expect_ok, login
     from ucloud.testing import HttpApi
 
+    def login(username: str, password: str) -> str:
+        body = {"username": username, "password": password}
+        return str(_answer(api.request("POST", "/api/accounts/login", json=body))["access_token"])
+
     with HttpApi(gateway_url) as api:
-        admin = login(api, Credentials("admin", ADMIN_PASSWORD))["access_token"]
+        admin = login("admin", ADMIN_PASSWORD)
         user = {"username": "bench", "password": "bench-password-1", "role": "USER"}
-        expect_ok(api.request("POST", "/api/accounts/users", json=user, token=admin))
-        token = login(api, Credentials("bench", "bench-password-1"))["access_token"]
-        file = create_file(api, token, "/bench/retrieved.txt", 42)
+        _answer(api.request("POST", "/api/accounts/users", json=user, token=admin))
+        token = login("bench", "bench-password-1")
+        body = {"path": "/bench/retrieved.txt", "size": 42}
+        file = _answer(api.request("POST", "/api/files", json=body, token=token))
     return token, int(file["id"])
 
 
@@ -142,9 +153,9 @@ def measure(
     Needs nginx, redis-server (the units' private broker) and wrk.
     """
     _setup_django()
-    from tests.apart.deployment import REPO, ApartDeployment, free_topology
-    from tests.events.processes import PrivateRedis
-    from tests.scenario.scenario import Credentials
+    from ucloud.testing import Credentials
+    from ucloud.testing.apart import ApartDeployment, free_topology
+    from ucloud.testing.private_redis import PrivateRedis
 
     for tool in ("wrk", "redis-server"):
         if shutil.which(tool) is None:
@@ -153,7 +164,7 @@ def measure(
     redis = PrivateRedis(run_dir)
     redis.start()
     deployment = ApartDeployment(
-        free_topology(REPO / "config" / "topology.toml", suffix=secrets.token_hex(4)),
+        free_topology(ROOT / "config" / "topology.toml", suffix=secrets.token_hex(4)),
         run_dir,
         server_url=server_url or _default_server(),
         redis_url=redis.url,

@@ -20,32 +20,21 @@ import secrets
 import shutil
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 
-from deploy.databases import is_postgres, maintenance_connection
-from deploy.local import DEFAULTS
-from tests.apart.deployment import REPO, ApartDeployment, free_topology
 from tests.conftest import require
-from tests.events.processes import PrivateRedis
-from tests.scenario.scenario import Credentials
-from ucloud.management.commands.ucloud_deploy import find_nginx
-
-TOPOLOGY = REPO / "config" / "topology.toml"
+from ucloud.deploy.database_server import is_postgres, server_reachable
+from ucloud.deploy.local import DEFAULTS
+from ucloud.deploy.processes import find_nginx, project_dir
+from ucloud.testing import Credentials
+from ucloud.testing.apart import ApartDeployment, free_topology
+from ucloud.testing.private_redis import PrivateRedis
 
 
 def postgres_server() -> str:
     """``DATABASE_URL`` when it names a PostgreSQL server, else make up's default server."""
     configured = os.environ.get("DATABASE_URL", "")
     return configured if configured and is_postgres(configured) else DEFAULTS["DATABASE_URL"]
-
-
-def _reachable(server: str) -> bool:
-    try:
-        with maintenance_connection(server):
-            return True
-    except psycopg.Error:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +54,11 @@ def started(
     broker: PrivateRedis, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ApartDeployment]:
     server = postgres_server()
-    require(_reachable(server), f"PostgreSQL at {server}")
+    require(server_reachable(server), f"PostgreSQL at {server}")
     require(shutil.which(find_nginx()) is not None, "nginx (Debian package nginx)")
     suffix = secrets.token_hex(4)
     deployment = ApartDeployment(
-        free_topology(TOPOLOGY, suffix=suffix),
+        free_topology(project_dir() / "config" / "topology.toml", suffix=suffix),
         tmp_path_factory.mktemp("apart-run"),
         server_url=server,
         redis_url=broker.url,

@@ -23,8 +23,6 @@ import httpx
 import psycopg
 import pytest
 
-from tests.apart.deployment import ApartDeployment
-from tests.events.processes import PrivateRedis
 from tests.scenario.scenario import (
     Credentials,
     browse_all,
@@ -37,6 +35,8 @@ from tests.scenario.scenario import (
 )
 from ucloud.deploy.topology import database_url
 from ucloud.testing import HttpApi
+from ucloud.testing.apart import ApartDeployment
+from ucloud.testing.private_redis import PrivateRedis
 
 pytestmark = pytest.mark.e2e
 

@@ -17,31 +17,15 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import environ
-import psycopg
 import pytest
 
 from tests.conftest import require
 from tests.events.deployment import ProbeDeployment, environment
 from tests.events.observations import EventDatabase
-from tests.events.processes import PrivateRedis
-from tests.scenario.servers import manage, scratch_database
-
-
-def _postgres_reachable(url: str) -> bool:
-    config = environ.Env.db_url_config(url)
-    try:
-        psycopg.connect(
-            host=config.get("HOST") or None,
-            port=config.get("PORT") or None,
-            user=config.get("USER") or None,
-            password=config.get("PASSWORD") or None,
-            dbname="postgres",
-            connect_timeout=3,
-        ).close()
-    except psycopg.Error:
-        return False
-    return True
+from ucloud.deploy.database_server import server_reachable
+from ucloud.deploy.processes import manage
+from ucloud.testing.private_redis import PrivateRedis
+from ucloud.testing.scratch import scratch_database
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +33,7 @@ def event_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventDa
     """One migrated scratch database for all proofs; each proof empties it first."""
     configured = os.environ.get("DATABASE_URL", "")
     if configured and "postgres" in configured.split(":", 1)[0]:
-        require(_postgres_reachable(configured), f"PostgreSQL at {configured}")
+        require(server_reachable(configured), f"PostgreSQL at {configured}")
     directory = tmp_path_factory.mktemp("events-db")
     with scratch_database(directory) as url:
         manage(environment(url, directory), "migrate", "--noinput")

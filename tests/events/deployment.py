@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,8 +25,10 @@ from typing import Any
 
 from tests.events.observations import EventDatabase, execution_counts
 from tests.events.probe.switches import CURED, HOLD
-from tests.events.processes import STOP_DEADLINE, PrivateRedis, Worker
-from tests.scenario.servers import REPO_ROOT, base_environment
+from ucloud.deploy.processes import STOP_DEADLINE, manage, manage_argv, project_dir
+from ucloud.testing.private_redis import PrivateRedis
+from ucloud.testing.servers import server_environment
+from ucloud.testing.workers import Worker
 
 SETTINGS = "tests.events.settings"
 # Partitions of every stream in the proofs (UCLOUD_STREAM_PARTITIONS).
@@ -58,7 +59,7 @@ _OWN_VARIABLES = (
 
 def environment(database_url: str, directory: Path) -> dict[str, str]:
     """Environment of every process of one proof, without a broker."""
-    env = base_environment(database_url, secret_key=secrets.token_urlsafe(40))
+    env = server_environment(database_url, secret_key=secrets.token_urlsafe(40))
     for name in _OWN_VARIABLES:
         env.pop(name, None)
     env.update(
@@ -147,9 +148,9 @@ class ProbeDeployment:
         stdout, stderr = self.directory / f"{name}.out", self.directory / f"{name}.err"
         with stdout.open("wb") as out, stderr.open("wb") as err:
             process = subprocess.Popen(
-                [sys.executable, str(REPO_ROOT / "manage.py"), command, *args],
+                manage_argv(command, *args),
                 env=self.env,
-                cwd=REPO_ROOT,
+                cwd=project_dir(),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
@@ -160,17 +161,7 @@ class ProbeDeployment:
 
     def manage(self, *args: str) -> str:
         """Run a management command to completion; its standard output."""
-        result = subprocess.run(
-            [sys.executable, str(REPO_ROOT / "manage.py"), *args],
-            env=self.env,
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=WAIT_DEADLINE,
-            check=False,
-        )
-        assert result.returncode == 0, f"manage.py {' '.join(args)}:\n{result.stderr}"
-        return result.stdout
+        return manage(self.env, *args, timeout=WAIT_DEADLINE).stdout
 
     # The probe's switches: files its processors look at on every event.
     def hold(self) -> None:

@@ -21,7 +21,8 @@ import time
 import pytest
 
 from tests.events.deployment import PROCESSORS, ProbeDeployment, Production
-from tests.events.processes import PrivateRedis, Worker
+from ucloud.testing.private_redis import PrivateRedis
+from ucloud.testing.workers import Worker
 
 pytestmark = pytest.mark.e2e
 

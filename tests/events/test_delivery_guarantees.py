@@ -48,8 +48,8 @@ from tests.events.deployment import (
     numbers,
 )
 from tests.events.observations import execution_counts, executions
-from tests.events.processes import PrivateRedis
 from ucloud.events.streams import partition_of
+from ucloud.testing.private_redis import PrivateRedis
 
 pytestmark = pytest.mark.e2e
 

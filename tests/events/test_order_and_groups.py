@@ -18,7 +18,7 @@ import pytest
 from tests.events.deployment import ProbeDeployment
 from tests.events.observations import execution_counts
 from tests.events.probe.switches import sequence_number
-from tests.events.processes import PrivateRedis
+from ucloud.testing.private_redis import PrivateRedis
 
 pytestmark = pytest.mark.e2e
 

@@ -20,9 +20,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import require
-from tests.events.processes import PrivateRedis, Worker
-from tests.scenario import servers
 from tests.scenario.scenario import Credentials
+from ucloud.testing import servers
+from ucloud.testing.private_redis import PrivateRedis
+from ucloud.testing.scratch import scratch_database
+from ucloud.testing.workers import Worker
 
 
 @pytest.fixture
@@ -78,12 +80,10 @@ def deployment(tmp_path: Path, admin_credentials: Credentials) -> Iterator[Deplo
     redis = PrivateRedis(tmp_path)
     redis.start()
     worker: Worker | None = None
-    with servers.scratch_database(tmp_path) as database_url:
-        env = servers.base_environment(database_url, secret_key=secrets.token_urlsafe(40))
+    with scratch_database(tmp_path) as database_url:
+        env = servers.server_environment(database_url, secret_key=secrets.token_urlsafe(40))
         env.update(CELERY_BROKER_URL=redis.url, REDIS_URL=redis.url)
-        servers.prepare_database(
-            env, admin=admin_credentials.username, password=admin_credentials.password
-        )
+        servers.prepare_database(env, admin=admin_credentials)
         try:
             worker = Worker.start(
                 {**env, "UCLOUD_SERVICES": "notifications"}, tmp_path / "worker.log"

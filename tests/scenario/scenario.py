@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ucloud.testing import Api, ApiResponse
+from ucloud.testing import Api, ApiResponse, Credentials
 
 # Share calls in the scenario that pass the owner check; each makes files ask
 # accounts.retrieve_user (as the files service) whether the target exists.
@@ -32,12 +32,6 @@ BOB = "bob"
 # The longest path allowed, of characters that do not compress: a database
 # index over the raw path (rather than a hash of it) cannot hold it.
 LONGEST_PATH = "/" + "".join(hashlib.sha256(bytes([i])).hexdigest() for i in range(64))[:4095]
-
-
-@dataclass(frozen=True)
-class Credentials:
-    username: str
-    password: str
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,8 @@ import httpx
 import pytest
 from django.test import Client, override_settings
 
-from tests.scenario import servers
 from ucloud.rpc.parsers import nesting_exceeds
-from ucloud.testing import token_for
+from ucloud.testing import servers, token_for
 
 JSON = "application/json"
 LIMIT = 2_621_440  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE default
@@ -105,10 +104,11 @@ def test_head_status_answers_like_get_without_a_body(client, db):
 def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.ServerProcess]:
     """The project in gunicorn on a scratch SQLite file (no call here needs a table)."""
     directory: Path = tmp_path_factory.mktemp("bad-input")
-    env = servers.base_environment(
-        f"sqlite:///{directory / 'db.sqlite3'}", secret_key="bad-input-" + "k" * 40
+    env = servers.server_environment(
+        f"sqlite:///{directory / 'db.sqlite3'}",
+        secret_key="bad-input-" + "k" * 40,
+        settings_module="config.settings",  # ALLOWED_HOSTS as in production
     )
-    env["DJANGO_SETTINGS_MODULE"] = "config.settings"  # ALLOWED_HOSTS as in production
     server = servers.start_server("bad-input", env, log_dir=directory)
     try:
         servers.wait_until_ready(server)

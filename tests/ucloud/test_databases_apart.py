@@ -21,7 +21,8 @@ import pytest
 from psycopg import sql
 
 from tests.conftest import require
-from tests.scenario.servers import REPO_ROOT, base_environment, manage
+from ucloud.deploy.processes import manage, project_dir
+from ucloud.testing.servers import server_environment
 
 SERVICES = ("accounts", "files", "notifications")
 USER_APP_TABLES = {
@@ -118,7 +119,7 @@ def service_databases() -> Iterator[dict[str, str]]:
 
 def split_environment(urls: dict[str, str]) -> dict[str, str]:
     """files on DATABASE_URL (default), accounts and notifications on their own."""
-    env = base_environment(urls["files"], secret_key=secrets.token_urlsafe(40))
+    env = server_environment(urls["files"], secret_key=secrets.token_urlsafe(40))
     for name in ("CELERY_BROKER_URL", "REDIS_URL", "UCLOUD_KEYS_DIR"):
         env.pop(name, None)
     env["DATABASE_URL_ACCOUNTS"] = urls["accounts"]
@@ -142,7 +143,7 @@ def rows(url: str, query: str) -> list[tuple[object, ...]]:
 def run_python(env: dict[str, str], code: str) -> dict[str, object]:
     finished = subprocess.run(
         [sys.executable, "-c", code],
-        cwd=REPO_ROOT,
+        cwd=project_dir(),
         env=env,
         capture_output=True,
         text=True,
@@ -199,7 +200,7 @@ def test_a_unit_serving_only_files_migrates_only_files_and_the_kit_into_its_data
     service_databases,
 ):
     # As a deployment unit runs it: its DATABASE_URL, no other service's database.
-    env = base_environment(service_databases["files"], secret_key=secrets.token_urlsafe(40))
+    env = server_environment(service_databases["files"], secret_key=secrets.token_urlsafe(40))
     env["UCLOUD_SERVICES"] = "files"
     env["UCLOUD_SERVICE_URLS"] = "accounts=http://127.0.0.1:9,notifications=http://127.0.0.1:9"
 

@@ -10,6 +10,8 @@ the base environment and the folders to run in) returning
     write_files(files, Path("/srv/run"))
 
 ``manage.py ucloud_deploy`` is the command-line face of this package.
+Running the units on this machine (``manage.py ucloud_up`` / ``ucloud_down``)
+is ``local``, on ``honcho``, ``database_server`` and ``processes``.
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import require
+from ucloud.deploy.processes import find_nginx
 from ucloud.deploy.topology import Topology, parse_topology
-from ucloud.management.commands.ucloud_deploy import find_nginx
 
 SAMPLE = """
 [gateway]
@@ -69,13 +69,6 @@ def nginx() -> str:
     path = find_nginx()
     require(shutil.which(path) is not None, "nginx (Debian package nginx)")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def nginx_test(nginx: str, conf: Path) -> subprocess.CompletedProcess[str]:

@@ -13,10 +13,11 @@ import httpx
 import pytest
 
 from tests.conftest import require
-from tests.ucloud.deploy.conftest import Gateway, StubUnit, free_port, nginx_test, sample_data
+from tests.ucloud.deploy.conftest import Gateway, StubUnit, nginx_test, sample_data
 from ucloud.deploy.nginx import gateway_server_names, local_servers, render_nginx
+from ucloud.deploy.processes import find_nginx, root_user
 from ucloud.deploy.topology import parse_topology
-from ucloud.management.commands.ucloud_deploy import find_nginx, root_user
+from ucloud.testing.ports import free_port
 
 
 @pytest.fixture(scope="module")

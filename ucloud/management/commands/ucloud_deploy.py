@@ -14,18 +14,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ucloud import registry
 from ucloud.contracts.calls import containers
 from ucloud.deploy import DEPLOY_TARGETS, LocalRun, generate
 from ucloud.deploy.files import write_files
+from ucloud.deploy.processes import find_nginx, project_dir
 from ucloud.deploy.topology import DEFAULT_PATH, Topology, TopologyError, load_topology
 from ucloud.events.tasks import services_with_event_tables
 
@@ -47,12 +46,8 @@ BASE_VARIABLES = (
 )
 
 
-def repo_dir() -> Path:
-    return Path(getattr(settings, "BASE_DIR", Path.cwd())).resolve()
-
-
 def default_topology_path() -> Path:
-    return Path(os.environ.get("UCLOUD_TOPOLOGY") or repo_dir() / DEFAULT_PATH)
+    return Path(os.environ.get("UCLOUD_TOPOLOGY") or project_dir() / DEFAULT_PATH)
 
 
 def service_namespaces() -> dict[str, tuple[str, ...]]:
@@ -152,7 +147,7 @@ class Command(BaseCommand):
         static_root = options["static_root"]
         return LocalRun(
             run_dir=str(run_dir),
-            repo_dir=str(repo_dir()),
+            repo_dir=str(project_dir()),
             base=base,
             python=sys.executable,
             nginx=find_nginx(),
@@ -164,19 +159,6 @@ class Command(BaseCommand):
 def shown_path(path: Path) -> str:
     """``path`` relative to the repository when inside it, else its name."""
     resolved = path.resolve()
-    if resolved.is_relative_to(repo_dir()):
-        return str(resolved.relative_to(repo_dir()))
+    if resolved.is_relative_to(project_dir()):
+        return str(resolved.relative_to(project_dir()))
     return resolved.name
-
-
-def find_nginx() -> str:
-    """nginx's path; Debian installs it in /usr/sbin, often not on a user's PATH."""
-    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
-    return shutil.which("nginx", path=search) or "nginx"
-
-
-def root_user() -> str | None:
-    """``root`` when this runs as root: for ``--nginx-user`` when nginx started
-    the same way should keep its workers as root rather than nobody, who may
-    not read a private run folder (``make up`` asks for it)."""
-    return "root" if hasattr(os, "geteuid") and os.geteuid() == 0 else None

@@ -1,4 +1,5 @@
-"""``make up`` / ``make down`` (deploy/local.py): databases, honcho, the whole run.
+"""``manage.py ucloud_up`` / ``ucloud_down`` (``make up`` / ``make down``): databases,
+honcho, the whole run.
 
 The full run starts every unit of a three-unit topology (free ports, its own
 databases) under honcho behind nginx, logs in through the gateway, and stops
@@ -8,38 +9,36 @@ everything again.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import secrets
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from psycopg import sql
+from django.core.management import call_command
 
-from deploy import processes
-from deploy.databases import create_unit_databases, is_postgres, maintenance_connection
-from tests.ucloud.deploy.conftest import free_port, sample_data
+from tests.ucloud.deploy.conftest import sample_data
+from ucloud.deploy import honcho
+from ucloud.deploy.database_server import (
+    create_unit_databases,
+    drop_databases,
+    is_postgres,
+    maintenance_connection,
+)
+from ucloud.deploy.processes import cmdline, manage_argv, project_dir
 from ucloud.deploy.topology import load_topology, parse_topology
+from ucloud.testing.ports import free_port
 
-REPO = Path(__file__).resolve().parents[3]
 DEADLINE = 30.0
 
 
 def _postgres_server() -> str | None:
     url = os.environ.get("DATABASE_URL", "")
     return url if url and is_postgres(url) else None
-
-
-def _drop(server: str, names: list[str]) -> None:
-    with maintenance_connection(server) as conn:
-        for name in names:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def _unique_databases(topology):
@@ -64,7 +63,7 @@ def test_unit_databases_are_created_once_on_postgresql():
             ).fetchall()
         assert sorted(row[0] for row in found) == sorted(names)
     finally:
-        _drop(server, names)
+        drop_databases(server, names)
 
 
 def test_sqlite_servers_need_no_databases_created(tmp_path):
@@ -84,31 +83,31 @@ def _wait_for(condition, what):
 def test_stop_ends_honcho_and_every_process_it_started(tmp_path):
     (tmp_path / "Procfile").write_text("one: exec sleep 600\ntwo: exec sleep 601\n")
     env = {**os.environ, "UCLOUD_RUN_DIR": str(tmp_path)}
-    honcho = processes.start_honcho(tmp_path, REPO, env)
+    started = honcho.start_honcho(tmp_path, project_dir(), env)
     try:
-        assert processes.running_honcho(tmp_path) == honcho.pid
+        assert honcho.running_honcho(tmp_path) == started.pid
 
         def both_sleeping():
-            commands = [processes._cmdline(pid) for pid in processes.deployment_processes(tmp_path)]
+            commands = [cmdline(pid) for pid in honcho.deployment_processes(tmp_path)]
             return sum(command.startswith("sleep") for command in commands) == 2
 
         _wait_for(both_sleeping, "honcho started both processes")
-        stopped = processes.stop(tmp_path)
-        honcho.wait(timeout=DEADLINE)
+        stopped = honcho.stop(tmp_path)
+        started.wait(timeout=DEADLINE)
 
         assert stopped >= 3  # honcho and the two sleeps at least
-        assert processes.deployment_processes(tmp_path) == []
-        assert processes.running_honcho(tmp_path) is None
-        assert processes.stop(tmp_path) == 0
+        assert honcho.deployment_processes(tmp_path) == []
+        assert honcho.running_honcho(tmp_path) is None
+        assert honcho.stop(tmp_path) == 0
     finally:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(honcho.pid, 9)
+            os.killpg(started.pid, 9)
 
 
 def _local(action: str, run_dir: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "deploy.local", action, "--run-dir", str(run_dir)],
-        cwd=REPO,
+        manage_argv(f"ucloud_{action}", "--run-dir", str(run_dir)),
+        cwd=project_dir(),
         env=env,
         capture_output=True,
         text=True,
@@ -176,12 +175,18 @@ def test_up_serves_every_unit_behind_the_gateway_and_down_stops_it_all(tmp_path,
         down = _local("down", run_dir, env)
         assert down.returncode == 0, down.stderr
         assert "[ucloud] stopped" in down.stdout
-        assert processes.deployment_processes(run_dir.resolve()) == []
+        assert honcho.deployment_processes(run_dir.resolve()) == []
         with pytest.raises(httpx.TransportError):
             httpx.get(f"{gateway}/status", timeout=2)
         again = _local("down", run_dir, env)
         assert "[ucloud] nothing was running" in again.stdout
     finally:
-        processes.stop(run_dir.resolve())
+        honcho.stop(run_dir.resolve())
         if server is not None:
-            _drop(server, [unit.database for unit in topology.units])
+            drop_databases(server, [unit.database for unit in topology.units])
+
+
+def test_down_with_nothing_running_says_so(tmp_path):
+    out = io.StringIO()
+    call_command("ucloud_down", "--run-dir", str(tmp_path), stdout=out)
+    assert out.getvalue() == "[ucloud] nothing was running\n"

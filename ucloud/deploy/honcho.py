@@ -1,12 +1,12 @@
-"""Start honcho in the background and stop it, and everything it started, again.
+"""Honcho in the background for ``ucloud_up``, and stopping it and all it started.
 
-honcho runs in a session of its own; its pid is kept in ``.run/honcho.pid``.
+honcho runs in a session of its own; its pid is kept in ``<run dir>/honcho.pid``.
 Stopping sends it SIGTERM (it passes SIGTERM on to each process group it
 started, and SIGKILL after 5 s), then kills whatever is left that carries
 ``UCLOUD_RUN_DIR=<run dir>`` in its environment (nginx: the run folder on its
 command line)::
 
-    honcho = start_honcho(run_dir, repo, env)
+    honcho = start_honcho(run_dir, project, env)
     stop(run_dir)          # -> number of processes that were running
 """
 
@@ -17,9 +17,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Mapping
 from pathlib import Path
+
+from ucloud.deploy.processes import alive, cmdline, start, wait_gone
 
 STOP_DEADLINE = 20.0
 
@@ -32,55 +33,27 @@ def log_file(run_dir: Path) -> Path:
     return run_dir / "honcho.log"
 
 
-def _cmdline(pid: int) -> str:
-    try:
-        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie has exited; only its parent has not collected it yet.
-    with contextlib.suppress(OSError):
-        stat = (Path("/proc") / str(pid) / "stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    return True
-
-
 def running_honcho(run_dir: Path) -> int | None:
     """The pid of the honcho of ``run_dir`` if it still runs (a reused pid does not count)."""
     try:
         pid = int(pid_file(run_dir).read_text().strip())
     except (OSError, ValueError):
         return None
-    if _alive(pid) and "honcho" in _cmdline(pid):
+    if alive(pid) and "honcho" in cmdline(pid):
         return pid
     return None
 
 
-def start_honcho(run_dir: Path, repo: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+def start_honcho(run_dir: Path, project: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """honcho running ``<run dir>/Procfile`` in the background, logging to ``honcho.log``."""
     command = [
         sys.executable, "-m", "honcho",
         "--procfile", str(run_dir / "Procfile"),
-        "--app-root", str(repo),
+        "--app-root", str(project),
         "start",
     ]  # fmt: skip
-    with log_file(run_dir).open("ab") as log:
-        honcho = subprocess.Popen(
-            command,
-            env=dict(env),
-            cwd=repo,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # survives `make`, and one group to signal
-        )
+    # A session of its own: it survives `make`, and is one group to signal.
+    honcho = start(command, env=env, log=log_file(run_dir), cwd=project)
     pid_file(run_dir).write_text(f"{honcho.pid}\n")
     return honcho
 
@@ -99,21 +72,11 @@ def deployment_processes(run_dir: Path) -> list[int]:
             continue
         # nginx rewrites its environment for its process titles; its command
         # line still names the run folder.
-        cmdline = _cmdline(int(entry.name))
-        ours = marker in environ or (cmdline.startswith("nginx:") and str(run_dir) in cmdline)
-        if ours and _alive(int(entry.name)):
+        command = cmdline(int(entry.name))
+        ours = marker in environ or (command.startswith("nginx:") and str(run_dir) in command)
+        if ours and alive(int(entry.name)):
             found.append(int(entry.name))
     return sorted(found)
-
-
-def _wait_gone(pids: list[int], deadline: float) -> list[int]:
-    give_up = time.monotonic() + deadline
-    while time.monotonic() < give_up:
-        pids = [pid for pid in pids if _alive(pid)]
-        if not pids:
-            return []
-        time.sleep(0.1)
-    return [pid for pid in pids if _alive(pid)]
 
 
 def stop(run_dir: Path) -> int:
@@ -124,13 +87,13 @@ def stop(run_dir: Path) -> int:
         before.add(honcho)
         with contextlib.suppress(ProcessLookupError):
             os.kill(honcho, signal.SIGTERM)
-        _wait_gone([honcho], STOP_DEADLINE)
+        wait_gone([honcho], STOP_DEADLINE)
     leftovers = deployment_processes(run_dir)
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in leftovers:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-        leftovers = _wait_gone(leftovers, STOP_DEADLINE / 2)
+        leftovers = wait_gone(leftovers, STOP_DEADLINE / 2)
     pid_file(run_dir).unlink(missing_ok=True)
     return len(before)
 

@@ -18,6 +18,13 @@ process or behind real servers::
 ``InProcessApi`` (Django's test client) and ``HttpApi`` (httpx, optionally
 routed per path prefix to several servers) share one ``request`` signature,
 so one scenario function can run against either.
+
+Real processes, for tests and benchmarks that need them (each module says how):
+``ucloud.testing.servers`` (gunicorn serving the project),
+``ucloud.testing.apart`` (every unit of a topology, nginx in front),
+``ucloud.testing.workers`` (Celery workers), ``ucloud.testing.private_redis``
+(a ``redis-server`` of one's own), ``ucloud.testing.scratch`` (a throwaway
+database) and ``ucloud.testing.ports``.
 """
 
 from __future__ import annotations
@@ -47,6 +54,14 @@ from ucloud.rpc.client import RPCClient
 # A response as the scenario sees it: status code and decoded JSON body
 # (None when empty, the text itself when it is not JSON).
 ApiResponse = tuple[int, Any]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A user's login: what the administrator of a test deployment is made with."""
+
+    username: str
+    password: str
 
 
 def token_for(username: str, role: Role = Role.USER, scopes: tuple[str, ...] = ALL_SCOPES) -> str:

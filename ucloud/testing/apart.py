@@ -1,12 +1,13 @@
-"""The whole system apart on this machine: every unit of a topology as real processes.
+"""Every unit of a topology apart on this machine, as real processes, nginx in front.
 
-Built from what ``make up`` uses (``ucloud.deploy``: the topology, the
-generated Procfile, env files and nginx.conf, ``process_specs()``), but the
-processes are started here, each in a process group of its own, instead of
-under honcho: killing one unit must leave the others running::
+Built from what ``ucloud_up`` uses (the topology, the generated Procfile, env
+files and nginx.conf, ``process_specs()``), but each process is started
+here in a process group of its own instead of under honcho: killing one
+unit must leave the others running::
 
-    topology = free_topology(REPO / "config/topology.toml", suffix="ab12")
-    apart = ApartDeployment(topology, run_dir, server_url=pg, redis_url=redis, admin=admin)
+    topology = free_topology(Path("config/topology.toml"), suffix="ab12")
+    apart = ApartDeployment(topology, run_dir, server_url=pg, redis_url=redis, admin=admin,
+                            secret_key=secrets.token_urlsafe(48))
     apart.prepare()              # files, databases, keys, migrations, administrator
     apart.start()                # every process; apart.wait_ready()
     apart.kill("notifications")  # SIGKILL each of its process groups
@@ -17,60 +18,45 @@ under honcho: killing one unit must leave the others running::
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from psycopg import sql
 
-from deploy.databases import create_unit_databases, maintenance_connection
-from tests.events.processes import group_members
-from tests.scenario.scenario import Credentials
 from ucloud.deploy import LocalRun, generate
-from ucloud.deploy.environment import TOPOLOGY_VARIABLES, unit_environment
+from ucloud.deploy.database_server import create_unit_databases, drop_databases
+from ucloud.deploy.environment import unit_environment
 from ucloud.deploy.files import write_files
+from ucloud.deploy.processes import (
+    STOP_DEADLINE,
+    clean_environment,
+    find_nginx,
+    manage,
+    project_dir,
+    root_user,
+    signal_group,
+    start,
+    stop_groups,
+    wait_group_gone,
+)
 from ucloud.deploy.procfile import ProcessSpec, process_specs
 from ucloud.deploy.topology import Topology, load_topology
-from ucloud.management.commands.ucloud_deploy import find_nginx, root_user, service_namespaces
+from ucloud.management.commands.ucloud_deploy import service_namespaces
+from ucloud.testing import Credentials
+from ucloud.testing.ports import free_port
+from ucloud.testing.workers import WORKER_READY
 
-REPO = Path(__file__).resolve().parents[2]
 READY_DEADLINE = 60.0
-STOP_DEADLINE = 15.0
-COMMAND_TIMEOUT = 120.0
-# What a Celery worker logs once it consumes its queues.
-WORKER_READY = " ready."
-# Variables of this shell that would bend the deployment: the topology's own
-# (each env file sets or clears them) and the test run's settings module
-# (the deployment runs the project's settings, config.settings).
-_DROPPED = (*TOPOLOGY_VARIABLES, "DJANGO_SETTINGS_MODULE", "CELERY_BROKER_URL", "UCLOUD_FORCE_HTTP")
-
-
-def free_port(step: int = 100, count: int = 1) -> int:
-    """A loopback port that is free, as are ``port + step * i`` for i < count."""
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port: int = sock.getsockname()[1]
-        extra = [port + step * i for i in range(1, count)]
-        if all(p <= 65535 and _is_free(p) for p in extra):
-            return port
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+# Variables of this shell that would bend the deployment besides the
+# topology's own (each env file sets those): the test run's settings module
+# (the deployment runs the project's settings) and its broker.
+_BENDING = ("DJANGO_SETTINGS_MODULE", "CELERY_BROKER_URL", "UCLOUD_FORCE_HTTP")
 
 
 def free_topology(path: Path, *, suffix: str) -> Topology:
@@ -87,11 +73,7 @@ def base_environment(
     run_dir: Path, *, server_url: str, redis_url: str, secret_key: str
 ) -> dict[str, str]:
     """What every unit shares: this shell's variables, the servers, the secrets."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in _DROPPED and not key.startswith("DATABASE_URL_")
-    }
+    env = clean_environment(drop=_BENDING)
     env.update(
         DATABASE_URL=server_url,
         REDIS_URL=redis_url,
@@ -140,9 +122,10 @@ class ApartDeployment:
         self.base = base_environment(
             run_dir, server_url=server_url, redis_url=redis_url, secret_key=secret_key
         )
+        project = project_dir()
         self.local = LocalRun(
             run_dir=str(run_dir),
-            repo_dir=str(REPO),
+            repo_dir=str(project),
             base=self.base,
             python=sys.executable,
             nginx=find_nginx(),
@@ -152,7 +135,7 @@ class ApartDeployment:
             topology,
             base=self.base,
             run_dir=str(run_dir),
-            repo_dir=str(REPO),
+            repo_dir=str(project),
             python=sys.executable,
             nginx=self.local.nginx,
         )
@@ -184,11 +167,11 @@ class ApartDeployment:
         }
         write_files(files, self.run_dir)
         self.created_databases = create_unit_databases(self.topology, self.server_url)
-        self.manage(self.base, "ucloud_keys", "--out", self.base["UCLOUD_KEYS_DIR"])
+        manage(self.base, "ucloud_keys", "--out", self.base["UCLOUD_KEYS_DIR"])
         # Each unit migrates its own database; they do not wait for each other.
         with ThreadPoolExecutor(len(self.topology.units)) as pool:
             migrations = [
-                pool.submit(self.manage, self.unit_environment(unit.name), "ucloud_migrate")
+                pool.submit(manage, self.unit_environment(unit.name), "ucloud_migrate")
                 for unit in self.topology.units
             ]
             for migration in migrations:
@@ -199,24 +182,7 @@ class ApartDeployment:
             "DJANGO_SUPERUSER_PASSWORD": self.admin.password,
             "DJANGO_SUPERUSER_EMAIL": f"{self.admin.username}@example.com",
         }
-        self.manage(superuser, "createsuperuser", "--noinput")
-
-    def manage(self, env: Mapping[str, str], *args: str) -> str:
-        """``manage.py args`` with ``env``; its output, or an error carrying it."""
-        done = subprocess.run(
-            [sys.executable, str(REPO / "manage.py"), *args],
-            env=dict(env),
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(
-                f"manage.py {' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}"
-            )
-        return done.stdout
+        manage(superuser, "createsuperuser", "--noinput")
 
     # Running ---------------------------------------------------------------
 
@@ -239,18 +205,10 @@ class ApartDeployment:
     def _start(self, spec: ProcessSpec) -> Running:
         log = self.logs_dir / f"{spec.name}.log"
         log_start = log.stat().st_size if log.exists() else 0
-        with log.open("ab") as output:
-            process = subprocess.Popen(
-                spec.argv,
-                cwd=spec.cwd,
-                env=dict(spec.env) if spec.unit else dict(self.base),
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                # A group of its own: one signal reaches the master and its
-                # workers (gunicorn, Celery pool), and no other unit.
-                start_new_session=True,
-            )
+        # A group of its own: one signal reaches the master and its workers
+        # (gunicorn, Celery pool), and no other unit.
+        env = spec.env if spec.unit else self.base
+        process = start(spec.argv, env=env, log=log, cwd=Path(spec.cwd))
         return Running(spec, process, log, log_start)
 
     def is_running(self, name: str) -> bool:
@@ -306,31 +264,14 @@ class ApartDeployment:
         """SIGKILL every process group of ``unit`` at once, as a crash would."""
         victims = [r for r in self.running.values() if r.spec.unit == unit]
         for running in victims:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(running.process.pid, signal.SIGKILL)
+            signal_group(running.process.pid, signal.SIGKILL)
         for running in victims:
             running.process.wait(timeout=STOP_DEADLINE)
-            self._wait_group_gone(running.process.pid)
-
-    def _wait_group_gone(self, group: int) -> None:
-        give_up = time.monotonic() + STOP_DEADLINE
-        while group_members(group):
-            if time.monotonic() > give_up:
-                raise RuntimeError(f"process group {group} survived: {group_members(group)}")
-            time.sleep(0.05)
+            wait_group_gone(running.process.pid)
 
     def stop(self) -> None:
         """SIGTERM every group (graceful), SIGKILL what is left after the deadline."""
-        groups = [r.process.pid for r in self.running.values()]
-        for group in groups:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(group, signal.SIGTERM)
-        give_up = time.monotonic() + STOP_DEADLINE
-        while any(group_members(g) for g in groups) and time.monotonic() < give_up:
-            time.sleep(0.1)
-        for group in groups:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(group, signal.SIGKILL)
+        stop_groups([r.process.pid for r in self.running.values()])
         for running in self.running.values():
             with contextlib.suppress(subprocess.TimeoutExpired):
                 running.process.wait(timeout=STOP_DEADLINE)
@@ -338,10 +279,7 @@ class ApartDeployment:
 
     def drop_databases(self) -> None:
         """Drop every unit's database (FORCE: a killed process may hold a connection)."""
-        with maintenance_connection(self.server_url) as conn:
-            for unit in self.topology.units:
-                drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                conn.execute(drop.format(sql.Identifier(unit.database)))
+        drop_databases(self.server_url, [unit.database for unit in self.topology.units])
 
     def logs(self, lines: int = 40) -> str:
         """The last lines of every process's log and of nginx's error log."""

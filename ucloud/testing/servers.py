@@ -1,125 +1,70 @@
-"""Real server processes for end-to-end tests: gunicorn serving ``config.wsgi``.
+"""The project served by real gunicorn processes, for end-to-end tests.
 
 Each server gets a listening socket opened here on a free loopback port and
 handed over as ``fd://N``, so no port is guessed and none can be taken in
-between. A scratch database is shared by the processes of one deployment::
+between. The processes of one test share a database (see ``scratch``)::
 
-    with scratch_database(tmp_path) as database_url:
-        prepare_database(env)
-        server = start_server("accounts", env, log_dir=tmp_path)
-        wait_until_ready(server)
-        ...
-        server.stop()
+    env = server_environment(database_url, secret_key=secrets.token_urlsafe(40))
+    prepare_database(env, admin=Credentials("admin", "admin-password-1"))
+    server = start_server("accounts", {**env, "UCLOUD_SERVICES": "accounts"}, log_dir=tmp_path)
+    wait_until_ready(server)            # /status answered 200; its body
+    server.stop()
 """
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
-from psycopg import sql
+from django.conf import settings
 
-from deploy.databases import is_postgres, maintenance_connection
+from ucloud.deploy.processes import clean_environment, manage, project_dir, start
+from ucloud.testing import Credentials
+from ucloud.testing.ports import listening_socket
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_DEADLINE = 30.0
 STOP_DEADLINE = 15.0
 # Gunicorn's access log with the Caused-By header, which the kit's HTTP
 # transport sends on calls made by another call (service to service).
 ACCESS_LOG_FORMAT = "%(m)s %(U)s %(s)s caused_by=%({caused-by}i)s"
-# Inherited settings that would change a process's topology behind our back.
-_TOPOLOGY_VARIABLES = (
-    "UCLOUD_SERVICES",
-    "UCLOUD_SERVICE_URLS",
-    "UCLOUD_GATEWAY_URL",
-    "UCLOUD_FORCE_HTTP",
-    "UCLOUD_SIGNING_KEY",
-)
+# Besides the topology's own: settings of this shell that would bend what a server does.
+_BENDING = ("UCLOUD_FORCE_HTTP", "UCLOUD_SIGNING_KEY")
 
 
-def base_environment(database_url: str, secret_key: str) -> dict[str, str]:
-    """Environment shared by every process of one deployment."""
-    env = {k: v for k, v in os.environ.items() if k not in _TOPOLOGY_VARIABLES}
+def server_environment(
+    database_url: str, *, secret_key: str, settings_module: str | None = None
+) -> dict[str, str]:
+    """The environment every process of one test deployment shares.
+
+    ``settings_module`` defaults to this process's own (the test settings).
+    ``DATABASE_URL_<SERVICE>`` and the topology's variables of this shell are dropped.
+    """
+    env = clean_environment(drop=_BENDING)
     env.update(
-        DJANGO_SETTINGS_MODULE="tests.settings",
+        DJANGO_SETTINGS_MODULE=settings_module or settings.SETTINGS_MODULE,
         DATABASE_URL=database_url,
         DJANGO_SECRET_KEY=secret_key,
-        PYTHONPATH=str(REPO_ROOT),
+        PYTHONPATH=str(project_dir()),
         PYTHONUNBUFFERED="1",
     )
     return env
 
 
-def manage(env: Mapping[str, str], *args: str) -> None:
-    """Run ``manage.py`` with ``args``; fail with its output when it fails."""
-    result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "manage.py"), *args],
-        env=dict(env),
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"manage.py {' '.join(args)} exited {result.returncode}:\n"
-            f"{result.stdout}\n{result.stderr}"
-        )
-
-
-def prepare_database(env: Mapping[str, str], *, admin: str, password: str) -> None:
+def prepare_database(env: Mapping[str, str], *, admin: Credentials) -> None:
     """Migrate the deployment's database and create its superuser."""
     manage(env, "migrate", "--noinput")
     superuser = {
         **env,
-        "DJANGO_SUPERUSER_USERNAME": admin,
-        "DJANGO_SUPERUSER_PASSWORD": password,
-        "DJANGO_SUPERUSER_EMAIL": f"{admin}@example.com",
+        "DJANGO_SUPERUSER_USERNAME": admin.username,
+        "DJANGO_SUPERUSER_PASSWORD": admin.password,
+        "DJANGO_SUPERUSER_EMAIL": f"{admin.username}@example.com",
     }
     manage(superuser, "createsuperuser", "--noinput")
-
-
-@contextmanager
-def scratch_database(tmp_path: Path) -> Iterator[str]:
-    """URL of a new, empty database, removed afterwards.
-
-    A fresh PostgreSQL database on the server ``DATABASE_URL`` names when it
-    is PostgreSQL, else a SQLite file under ``tmp_path``.
-    """
-    configured = os.environ.get("DATABASE_URL", "")
-    if not configured or not is_postgres(configured):
-        yield f"sqlite:///{tmp_path / 'e2e.sqlite3'}"
-        return
-    name = f"ucloud_e2e_{secrets.token_hex(6)}"
-    with maintenance_connection(configured) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield urlsplit(configured)._replace(path=f"/{name}").geturl()
-    finally:
-        with maintenance_connection(configured) as conn:
-            # FORCE: a server that did not exit cleanly may hold a connection.
-            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-            conn.execute(drop.format(sql.Identifier(name)))
-
-
-def _listening_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    sock.set_inheritable(True)
-    return sock
 
 
 @dataclass
@@ -159,13 +104,15 @@ class ServerProcess:
 
 
 def start_server(name: str, env: Mapping[str, str], *, log_dir: Path) -> ServerProcess:
-    """Start gunicorn serving ``config.wsgi`` with ``env`` on a free loopback port."""
-    sock = _listening_socket()
+    """Start gunicorn serving the project's WSGI application with ``env`` on a
+    free loopback port (one worker, four threads)."""
+    module, _, attribute = str(settings.WSGI_APPLICATION).rpartition(".")
+    sock = listening_socket()
     port = sock.getsockname()[1]
     error_log = log_dir / f"{name}.log"
     access_log = log_dir / f"{name}.access.log"
     command = [
-        sys.executable, "-m", "gunicorn", "config.wsgi",
+        sys.executable, "-m", "gunicorn", f"{module}:{attribute}",
         "--bind", f"fd://{sock.fileno()}",
         "--workers", "1", "--threads", "4",
         "--graceful-timeout", "5",
@@ -177,17 +124,9 @@ def start_server(name: str, env: Mapping[str, str], *, log_dir: Path) -> ServerP
     ]  # fmt: skip
     # Output before gunicorn's own logging starts (import errors) goes to
     # the same file as its error log.
-    with sock, error_log.open("ab") as output:
-        process = subprocess.Popen(
-            command,
-            env=dict(env),
-            cwd=REPO_ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            pass_fds=(sock.fileno(),),
-        )
-    # The child holds its own copies of the socket and the file now.
+    with sock:
+        process = start(command, env=env, log=error_log, own_group=False, pass_fds=(sock.fileno(),))
+    # The child holds its own copy of the socket now.
     return ServerProcess(name, f"http://127.0.0.1:{port}", process, error_log, access_log)
 
 
