@@ -33,6 +33,7 @@ from tests.scenario.scenario import (
     login,
     run_scenario,
 )
+from tests.ucloud.test_bad_input import JSON, TOO_BIG, TOO_DEEP, kit_error
 from ucloud.deploy.topology import database_url
 from ucloud.testing import HttpApi
 from ucloud.testing.apart import ApartDeployment
@@ -222,3 +223,20 @@ def test_with_accounts_dead_share_fails_fast_naming_it_while_browse_keeps_workin
         apart.wait_ready(["accounts"])
         shared = expect_ok(api.request("POST", "/api/files/share", json=share, token=erin))
         assert shared["shared_with"] == ["frank"]
+
+
+def test_bad_input_through_the_gateway_is_a_json_4xx(apart: ApartDeployment) -> None:
+    # The same cases tests/ucloud/test_bad_input.py sends to one gunicorn,
+    # now through nginx to the unit behind it.
+    headers = {"Content-Type": JSON}
+
+    def answer(method: str, path: str, **kwargs: Any) -> tuple[int, str]:
+        response = httpx.request(method, f"{apart.gateway_url}{path}", timeout=30.0, **kwargs)
+        return kit_error(response.status_code, response.headers["content-type"], response.content)
+
+    assert answer("POST", "/api/files", content=TOO_DEEP, headers=headers) == (
+        400,
+        "malformed_body",
+    )
+    assert answer("POST", "/api/files", content=TOO_BIG, headers=headers)[0] == 413
+    assert answer("GET", "/api/files/nothing-here")[0] == 404
