@@ -36,7 +36,9 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 SERVICE_APPS = ["apps.accounts", "apps.files", "apps.notifications"]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with the kit's site: this unit's models, and the
+    # inspection pages of every unit (catalog, picture, calls, traces, live state).
+    "ucloud.observe.admin_app.InspectingAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -57,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Job-Id and Trace-Id on every response; continues an incoming traceparent.
+    "ucloud.observe.middleware.ObservationMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

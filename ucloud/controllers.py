@@ -136,5 +136,6 @@ class Controller(ViewSet):
             job_id=headers.get("Job-Id") or new_job_id(),
             caused_by=headers.get("Caused-By"),
             client_address=client_address(request),
+            transport="remote",
         )
         return Response(result, status=call.http.success_status)

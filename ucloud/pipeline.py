@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from ucloud import audit
+from ucloud import audit, observers
 from ucloud.bindings import RequestSource
 from ucloud.calls import CallDescription
 from ucloud.context import CallContext
@@ -81,8 +81,29 @@ def execute(
     job_id: str,
     caused_by: str | None = None,
     client_address: str | None = None,
+    transport: str = "local",
 ) -> Any:
-    """Run ``call`` for ``principal``; return response data or raise ``RPCException``."""
+    """Run ``call`` for ``principal``; return response data or raise ``RPCException``.
+
+    ``transport`` says how the call arrived (``local`` or ``remote``), for
+    the observers (``ucloud.observers``: metrics, spans).
+    """
+    observer = observers.calls
+    if observer is None:
+        return _run(call, data, principal, handler, job_id, caused_by, client_address)
+    with observer.serving(call, transport, job_id):
+        return _run(call, data, principal, handler, job_id, caused_by, client_address)
+
+
+def _run(
+    call: CallDescription,
+    data: Any,
+    principal: Principal,
+    handler: Handler,
+    job_id: str,
+    caused_by: str | None,
+    client_address: str | None,
+) -> Any:
     started = time.perf_counter()
     status = call.http.success_status
     # Warns (outside the error mapping) of a call joining another service's transaction.

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 from rest_framework.utils.encoders import JSONEncoder
 
-from ucloud import registry, topology
+from ucloud import observers, registry, topology
 from ucloud.authentication import authenticate
 from ucloud.bindings import RequestSource
 from ucloud.calls import CallDescription
@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 
 class Transport(Protocol):
+    # "local" (in-process) or "remote" (HTTP), as metrics and spans label calls.
+    kind: str
+
     def call(self, call: CallDescription, request: Any, client: RPCClient) -> Any: ...
 
 
@@ -44,6 +47,8 @@ class InProcessTransport:
     The callee checks the token the caller presents exactly as an HTTP
     server would (``authenticate``); only the wire is skipped.
     """
+
+    kind = "local"
 
     def __init__(self, service: str) -> None:
         self.service = service
@@ -105,6 +110,8 @@ _encoder = JSONEncoder()
 class HttpTransport:
     """Sends calls to ``base_url`` as the principal of the client."""
 
+    kind = "remote"
+
     def __init__(self, service: str, base_url: str) -> None:
         self.service = service
         self.base_url = base_url
@@ -119,6 +126,9 @@ class HttpTransport:
         if client.client_address:
             # Believed by the callee only when this process is a trusted proxy.
             headers["X-Forwarded-For"] = client.client_address
+        observer = observers.calls
+        if observer is not None:
+            observer.inject(headers)  # traceparent: the callee continues the trace
         url = f"{self.base_url}/{call.path}"
         params = content = None
         if call.http.source is RequestSource.QUERY:

@@ -1,0 +1,58 @@
+"""The admin site of a unit: its own services' models, and the inspection pages.
+
+A unit's admin shows the models of the services it serves, read from their
+databases; models of services served by other units are left out (this
+unit holds neither their database address nor the right to write there
+behind their back). The inspection pages cover every unit through the
+kit's own calls. Install it in place of ``django.contrib.admin``::
+
+    INSTALLED_APPS = ["ucloud.observe.admin_app.InspectingAdminConfig", ...]
+    # /admin/inspect/catalog/, /admin/inspect/picture/, /admin/inspect/calls/, ...
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.admin import AdminSite
+from django.db.models import Model
+from django.http import HttpRequest
+from django.urls import URLPattern, URLResolver
+
+from ucloud import registry, topology
+from ucloud.observe.views import inspection_urls
+
+
+def served_here(app_label: str) -> bool:
+    """False for the models of a service another unit serves."""
+    return app_label not in registry.services() or topology.is_served(app_label)
+
+
+class InspectingAdminSite(AdminSite):
+    site_header = "ucloud administration"
+    index_template = "ucloud/observe/index.html"
+
+    def _served_registry(self) -> dict[type[Model], Any]:
+        return {
+            model: model_admin
+            for model, model_admin in self._registry.items()
+            if served_here(model._meta.app_label)
+        }
+
+    def get_urls(self) -> list[URLResolver | URLPattern]:
+        # Only what is served here gets admin pages; the registry goes back
+        # as it was, so that settings overridden later are seen.
+        everything = self._registry
+        self._registry = self._served_registry()
+        try:
+            urls = super().get_urls()
+        finally:
+            self._registry = everything
+        return [*inspection_urls(self), *urls]
+
+    def get_app_list(
+        self, request: HttpRequest, app_label: str | None = None
+    ) -> list[dict[str, Any]]:
+        return [
+            app for app in super().get_app_list(request, app_label) if served_here(app["app_label"])
+        ]
