@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -160,6 +161,8 @@ def up(run_dir: Path = RUN_DIR) -> int:
     commands = available_commands(env)
     env.update(base_environment(run_dir, commands))
     prepare(topology, env, commands, run_dir)
+    # Metric values of an earlier run would count as this run's.
+    shutil.rmtree(run_dir / "metrics", ignore_errors=True)
     honcho = processes.start_honcho(run_dir, REPO, env)
     say(f"started honcho (pid {honcho.pid})")
     try:

@@ -48,6 +48,10 @@ class CallObserver(Protocol):
     def inject(self, headers: MutableMapping[str, str]) -> None:
         """Add what the callee needs to continue the trace to an HTTP request."""
 
+    def refused(self, call: CallDescription, transport: str, status: int) -> None:
+        """A call answered before its pipeline ran (a token or a query string
+        refused on the way in)."""
+
 
 class EventObserver(Protocol):
     """Events produced, processed, retried and dead-lettered."""

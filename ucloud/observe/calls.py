@@ -159,6 +159,11 @@ class CallObservation:
             if value:
                 headers["traceparent"] = value
 
+    def refused(self, call: CallDescription, transport: str, status: int) -> None:
+        service = self._service(call)
+        if service is not None and self.metrics:
+            self.record(SpanKind.SERVER, (service, call.full_name, transport), status, 0.0)
+
     def record(self, kind: SpanKind, labels: tuple[str, ...], status: int, seconds: float) -> None:
         key = (kind, labels, status)
         children = self._children.get(key)

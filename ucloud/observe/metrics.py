@@ -89,3 +89,14 @@ CALL_METRICS = (SERVER_CALLS, SERVER_SECONDS, CLIENT_CALLS, CLIENT_SECONDS)
 def multiprocess_dir() -> str | None:
     """The directory of multiprocess mode, when this process writes there."""
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+def _ensure_multiprocess_dir() -> None:
+    # prometheus-client writes a file there at a metric's first value; the
+    # folder of a fresh unit (or container /tmp) does not exist yet.
+    directory = multiprocess_dir()
+    if directory is not None:
+        os.makedirs(directory, exist_ok=True)
+
+
+_ensure_multiprocess_dir()
