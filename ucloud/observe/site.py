@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.admin import AdminSite
-from django.db.models import Model
 from django.http import HttpRequest
 from django.urls import URLPattern, URLResolver
 
@@ -28,26 +27,20 @@ def served_here(app_label: str) -> bool:
     return app_label not in registry.services() or topology.is_served(app_label)
 
 
+def _unserved_models(url: URLResolver | URLPattern) -> bool:
+    """The pages of a model (``files/file/``) of a service not served here."""
+    return isinstance(url, URLResolver) and not served_here(str(url.pattern).split("/")[0])
+
+
 class InspectingAdminSite(AdminSite):
     site_header = "ucloud administration"
     index_template = "ucloud/observe/index.html"
 
-    def _served_registry(self) -> dict[type[Model], Any]:
-        return {
-            model: model_admin
-            for model, model_admin in self._registry.items()
-            if served_here(model._meta.app_label)
-        }
-
     def get_urls(self) -> list[URLResolver | URLPattern]:
-        # Only what is served here gets admin pages; the registry goes back
-        # as it was, so that settings overridden later are seen.
-        everything = self._registry
-        self._registry = self._served_registry()
-        try:
-            urls = super().get_urls()
-        finally:
-            self._registry = everything
+        # The model pages of services served elsewhere go; the app index
+        # keeps every label, so that links to it still resolve (its page of
+        # an unserved app is a 404, as it lists nothing).
+        urls = [url for url in super().get_urls() if not _unserved_models(url)]
         return [*inspection_urls(self), *urls]
 
     def get_app_list(

@@ -28,8 +28,9 @@ SERVICE_W = 200
 SERVICE_H = 40
 STREAM_H = 22
 ROW_GAP = 26
-STORE_W = 200
+STORE_W = 236
 STORE_H = 38
+LABEL_ROOM = 200
 FONT = "font-family:DejaVu Sans,Verdana,Arial,sans-serif"
 COLORS = {
     "postgresql": "#336791",
@@ -86,7 +87,9 @@ class _Layout:
                 store_y += STORE_H + 14
             bottom = max(bottom, store_y)
         columns = max(len(picture.units), 1)
-        self.width = 2 * MARGIN + columns * UNIT_W + (columns - 1) * UNIT_GAP
+        # Room on the right for the labels of edges between services of the
+        # last column, which bulge out of it.
+        self.width = 2 * MARGIN + columns * UNIT_W + (columns - 1) * UNIT_GAP + LABEL_ROOM
         shared_y = bottom + 40
         total = len(picture.shared_stores) * (STORE_W + 40) - 40
         x = max(float(MARGIN), (self.width - total) / 2)

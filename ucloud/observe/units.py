@@ -84,10 +84,16 @@ def unit_name_of(service: str, deployment: Topology | None = None) -> str | None
 
 
 def running_units() -> list[UnitRef]:
-    """This process first, then one unit per URL the other services live at."""
+    """This process first, then one unit per URL the other services live at.
+
+    This process is "<unit> (this process)" when it serves exactly the
+    services of one unit of the topology file, else "this process".
+    """
     served = topology.served_services()
     installed = sorted(registry.services())
-    units = [UnitRef(THIS_PROCESS, tuple(s for s in installed if s in served))]
+    deployment = deployment_topology()
+    here = tuple(s for s in installed if s in served)
+    units = [UnitRef(_this_process(here, deployment), here)]
     by_url: dict[str, list[str]] = {}
     unreachable: list[str] = []
     for service in installed:
@@ -97,7 +103,6 @@ def running_units() -> list[UnitRef]:
             by_url.setdefault(topology.service_url(service), []).append(service)
         except RPCException:
             unreachable.append(service)
-    deployment = deployment_topology()
     for url, services in by_url.items():
         names = {unit_name_of(service, deployment) for service in services}
         name = names.pop() if len(names) == 1 and None not in names else url
@@ -105,6 +110,16 @@ def running_units() -> list[UnitRef]:
     for service in unreachable:
         units.append(UnitRef(f"{service} (no URL)", (service,), ""))
     return units
+
+
+def _this_process(services: tuple[str, ...], deployment: Topology | None) -> str:
+    names = {unit_name_of(service, deployment) for service in services}
+    if len(names) == 1 and None not in names:
+        (name,) = names
+        unit = deployment.unit(str(name)) if deployment is not None else None
+        if unit is not None and set(unit.services) == set(services):
+            return f"{name} ({THIS_PROCESS})"
+    return THIS_PROCESS
 
 
 def unit_of(service: str) -> UnitRef | None:

@@ -47,7 +47,7 @@ def test_other_units_are_grouped_by_url_and_named_by_the_topology(settings):
     }
 
     assert running_units() == [
-        UnitRef(THIS_PROCESS, ("accounts",)),
+        UnitRef(f"accounts ({THIS_PROCESS})", ("accounts",)),
         UnitRef("files", ("files",), "http://127.0.0.1:9"),
         UnitRef("notifications", ("notifications",), "http://127.0.0.1:10"),
     ]
