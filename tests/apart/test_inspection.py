@@ -143,8 +143,12 @@ def test_one_share_is_one_trace_across_the_units(
     trace_id = response.headers["Trace-Id"]
     store = RedisStore(broker.url, 5000)
 
-    wanted = {("files.share", "server"), ("accounts.retrieve_user", "client"),
-              ("accounts.retrieve_user", "server"), ("process files.events", "consumer")}  # fmt: skip
+    wanted = {
+        ("files.share", "server"),
+        ("accounts.retrieve_user", "client"),
+        ("accounts.retrieve_user", "server"),
+        ("process files.events", "consumer"),
+    }
 
     def spans_of_trace() -> dict[tuple[str, str], dict]:
         # Each process hands its spans over about once a second.

@@ -43,7 +43,8 @@ def check_catalog(browser: WebDriver, base_url: str, mode: str, files_unit: str)
     save_screenshot(browser, f"{mode}-catalog")
     browser.get(f"{base_url}/admin/inspect/catalog/files/")
     detail = browser.find_element(By.ID, "call-files.share").text
-    assert "unknown_user" in detail and "max_length=150" in detail
+    assert "unknown_user" in detail
+    assert "max_length=150" in detail
     save_screenshot(browser, f"{mode}-service-files")
 
 
@@ -58,7 +59,8 @@ def check_picture(browser: WebDriver, base_url: str, mode: str, units: list[str]
     assert event.find_element(By.TAG_NAME, "path").get_attribute("stroke-dasharray")
     drawn = [g.get_attribute("data-unit") for g in svg.find_elements(By.CSS_SELECTOR, "g.unit")]
     assert drawn == units
-    assert call.is_displayed() and event.is_displayed()
+    assert call.is_displayed()
+    assert event.is_displayed()
     save_screenshot(browser, f"{mode}-picture")
 
 

@@ -132,7 +132,7 @@ def test_a_units_admin_shows_only_the_models_of_the_services_it_serves(settings,
     settings.UCLOUD = {**settings.UCLOUD, "SERVICES": ["accounts"]}
     # The URLs as the accounts unit builds them at start.
     unit_urls = types.ModuleType("unit_urls")
-    unit_urls.urlpatterns = [path("admin/", admin.site.urls)]  # type: ignore[attr-defined]
+    unit_urls.urlpatterns = [path("admin/", admin.site.urls)]
     settings.ROOT_URLCONF = unit_urls
     clear_url_caches()
     try:
