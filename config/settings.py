@@ -156,6 +156,9 @@ UCLOUD = {
     # The Redis of the event streams; unset: CELERY_BROKER_URL's.
     "EVENTS_URL": env.str("UCLOUD_EVENTS_URL", default="") or None,
     "RELAY_SWEEP_INTERVAL": env.float("UCLOUD_RELAY_SWEEP_INTERVAL", default=5.0),
+    # Prometheus metrics and OpenTelemetry spans (see README, "Inspecting").
+    "METRICS": env.bool("UCLOUD_METRICS", default=True),
+    "TRACING": env.bool("UCLOUD_TRACING", default=True),
 }
 
 LOGGING = {

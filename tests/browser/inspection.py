@@ -62,6 +62,13 @@ def check_picture(browser: WebDriver, base_url: str, mode: str, units: list[str]
     assert call.is_displayed()
     assert event.is_displayed()
     save_screenshot(browser, f"{mode}-picture")
+    # The deployment of the topology file: a box per unit, whatever runs here.
+    browser.get(f"{base_url}/admin/inspect/picture/?view=topology")
+    svg = browser.find_element(By.CSS_SELECTOR, "#architecture svg")
+    drawn = [g.get_attribute("data-unit") for g in svg.find_elements(By.CSS_SELECTOR, "g.unit")]
+    assert drawn == ["accounts", "files", "notifications"]
+    svg.find_element(By.CSS_SELECTOR, "g.edge.call[data-from='files'][data-to='accounts']")
+    save_screenshot(browser, f"{mode}-picture-topology")
 
 
 def check_calls(browser: WebDriver, base_url: str, mode: str, transport: str) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ucloud import registry
@@ -125,7 +126,17 @@ def topology_picture(topology: Topology) -> Picture:
             uses[service] = [database.id]
     shared = _redis(uses) if any(u.workers for u in topology.units) else []
     shared += _search(uses)
-    return Picture(f"ucloud: {topology.source}", units, call_edges(), event_edges(), shared, uses)
+    title = f"ucloud: {_shown(topology.source)}"
+    return Picture(title, units, call_edges(), event_edges(), shared, uses)
+
+
+def _shown(source: str) -> str:
+    """The topology file relative to the working directory, when inside it."""
+    path = Path(source)
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def running_picture(

@@ -15,7 +15,6 @@ from __future__ import annotations
 import collections
 import json
 import os
-import socket
 import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -136,7 +135,8 @@ def record_of(span: ReadableSpan) -> Record:
             for link in span.links
         ],
         "service": str(span.resource.attributes.get("service.name", "")),
-        "process": f"{socket.gethostname()}:{os.getpid()}",
+        "process": f"{span.resource.attributes.get('host.name', '')}:"
+        f"{span.resource.attributes.get('process.pid', '')}",
     }
 
 

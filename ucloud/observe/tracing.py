@@ -32,6 +32,10 @@ INSTRUMENTATION_NAME = "ucloud"
 # How often the batch processor hands spans to the store or collector (ms):
 # often enough that the admin shows a request a second after it ended.
 EXPORT_DELAY_MS = 1000
+# Spans waiting for export; past it, new spans are dropped (and logged): a
+# busy process makes thousands of calls a second, two spans each.
+EXPORT_QUEUE = 16384
+EXPORT_BATCH = 2048
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {"pid": 0, "provider": None, "tracer": None}
@@ -72,7 +76,12 @@ def provider() -> TracerProvider:
         if _state["provider"] is None or _state["pid"] != os.getpid():
             made = TracerProvider(resource=_resource())
             made.add_span_processor(
-                BatchSpanProcessor(_exporter(), schedule_delay_millis=EXPORT_DELAY_MS)
+                BatchSpanProcessor(
+                    _exporter(),
+                    schedule_delay_millis=EXPORT_DELAY_MS,
+                    max_queue_size=EXPORT_QUEUE,
+                    max_export_batch_size=EXPORT_BATCH,
+                )
             )
             _instrument(made)
             _state.update(pid=os.getpid(), provider=made, tracer=made.get_tracer("ucloud"))

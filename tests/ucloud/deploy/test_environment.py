@@ -157,3 +157,12 @@ def test_the_settings_read_the_environment_as_the_topology_means_it(sample_topol
     assert seen["databases"]["default"] == f"{tmp_path}/ucloud_accounts.sqlite3"
     # files' alias is no way into files' database: the admin unit holds only its own.
     assert f"{tmp_path}/ucloud_files.sqlite3" not in seen["databases"].values()
+
+
+def test_in_containers_a_units_processes_share_their_metrics_folder_in_tmp(sample_topology):
+    for target in ("compose", "k8s"):
+        env = sample_topology.environment(sample_topology.unit("files"), target=target, base=BASE)
+        assert env["PROMETHEUS_MULTIPROC_DIR"] == "/tmp/ucloud-metrics"
+    local = sample_topology.environment(sample_topology.unit("files"), target="procfile", base=BASE)
+    # Locally the Procfile gives each unit a folder of its own (ucloud.deploy.procfile).
+    assert "PROMETHEUS_MULTIPROC_DIR" not in local
