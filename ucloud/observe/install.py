@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
 from ucloud import observers
@@ -30,8 +31,13 @@ def install() -> None:
 
 
 def _reinstall(*, setting: str, **kwargs: Any) -> None:
-    if setting == "UCLOUD":
+    if setting != "UCLOUD":
+        return
+    try:
         install()
+    except ImproperlyConfigured:
+        # Bad settings are reported where they are used; observe nothing meanwhile.
+        observers.install()
 
 
 setting_changed.connect(_reinstall)
