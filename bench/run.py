@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
-from bench import http_client, inprocess, load, wsgi_handler  # noqa: E402
+from bench import http_client, inprocess, load, observability, wsgi_handler  # noqa: E402
 from bench.environment import World, prepare  # noqa: E402
 from bench.server import gunicorn_server  # noqa: E402
 
@@ -38,6 +38,7 @@ TARGETS = {
     "inprocess_vs_bare_ratio": "(report)",
     "cpu_per_request_ms": "(report: kit and bare)",
     "inprocess_speedup": "(larger is better)",
+    "observability_overhead_ratio": "in-process >= 0.85, HTTP >= 0.95",
 }
 
 
@@ -144,9 +145,14 @@ def measure_all(world: World, args: argparse.Namespace) -> dict[str, Any]:
         print(f"{wrk.describe()} x{post_repeats}: POST files.create ...", flush=True)
         endpoints = load.create_endpoints()
         post = load.compare(server, world.token, endpoints, settings=wrk, repeats=post_repeats)
+    print("metrics and tracing on / off: in process, and over HTTP to two servers ...", flush=True)
+    observed = observability.measure(
+        world, repeats=local_repeats, sample_seconds=0.08 if args.quick else 0.1
+    )
     return {
         "inprocess": in_process,
         "http_client": http,
+        "observability": observed,
         "server": {"files.retrieve": get, "files.create": post, "wsgi_handler": handler},
         "settings": {
             "gunicorn": f"2 workers, {args.worker_class}, {args.threads} thread(s)",
@@ -178,6 +184,10 @@ def compose(raw: dict[str, Any], world: World) -> dict[str, Any]:
             "bare": get.get("bare_cpu_per_request_ms"),
         },
         "inprocess_speedup": _speedup(http["files.retrieve"], inproc["files.retrieve"]),
+        "observability_overhead_ratio": {
+            "in_process": raw["observability"]["inprocess_ratio"],
+            "http": raw["observability"]["http_ratio"],
+        },
     }
     met = {
         "inprocess_overhead_ratio": figures["inprocess_overhead_ratio"] <= 1.1,
@@ -185,6 +195,8 @@ def compose(raw: dict[str, Any], world: World) -> dict[str, Any]:
         "http_client_ratio": figures["http_client_ratio"] >= 0.9,
         "server_ratio": figures["server_ratio"] >= 0.9,
         "server_vs_bare_ratio": figures["server_vs_bare_ratio"] >= 0.8,
+        "observability_overhead_ratio": raw["observability"]["inprocess_ratio"] >= 0.85
+        and raw["observability"]["http_ratio"] >= 0.95,
     }
     return {
         **figures,
@@ -198,6 +210,7 @@ def compose(raw: dict[str, Any], world: World) -> dict[str, Any]:
             "inprocess": inproc,
             "http_client": http,
             "server": raw["server"],
+            "observability": raw["observability"],
         },
         "environment": {
             "python": platform.python_version(),
@@ -302,6 +315,7 @@ def render(results: dict[str, Any]) -> str:
             _server_row("server_ratio", server["files.retrieve"], ">= 0.9"),
             *_bare_rows(server["files.retrieve"], inproc["files.retrieve"]),
             retrieve[2],
+            *_observability_rows(d["observability"]),
             "",
             "also measured (details in results.json):",
             *whoami,
@@ -324,6 +338,26 @@ def render(results: dict[str, Any]) -> str:
             _targets_line(results["targets_met"]),
         ]
     )
+
+
+def _observability_rows(observed: dict[str, Any]) -> list[str]:
+    local, http = observed["inprocess"], observed["http"]
+    return [
+        _row(
+            "observability (in-process)",
+            observed["inprocess_ratio"],
+            ">= 0.85",
+            f"on {local['on_us']['median']:.0f} µs/call",
+            f"off {local['off_us']['median']:.0f} µs/call",
+        ),
+        _row(
+            "observability (HTTP)",
+            observed["http_ratio"],
+            ">= 0.95",
+            f"on {http['on_us']['median']:.0f} µs/call",
+            f"off {http['off_us']['median']:.0f} µs/call",
+        ),
+    ]
 
 
 def _targets_line(met: dict[str, bool]) -> str:

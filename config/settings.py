@@ -36,7 +36,9 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 SERVICE_APPS = ["apps.accounts", "apps.files", "apps.notifications"]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with the kit's site: this unit's models, and the
+    # inspection pages of every unit (catalog, picture, calls, traces, live state).
+    "ucloud.observe.admin_app.InspectingAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -57,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Job-Id and Trace-Id on every response; continues an incoming traceparent.
+    "ucloud.observe.middleware.ObservationMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -155,6 +159,9 @@ UCLOUD = {
     # The Redis of the event streams; unset: CELERY_BROKER_URL's.
     "EVENTS_URL": env.str("UCLOUD_EVENTS_URL", default="") or None,
     "RELAY_SWEEP_INTERVAL": env.float("UCLOUD_RELAY_SWEEP_INTERVAL", default=5.0),
+    # Prometheus metrics and OpenTelemetry spans (see README, "Inspecting").
+    "METRICS": env.bool("UCLOUD_METRICS", default=True),
+    "TRACING": env.bool("UCLOUD_TRACING", default=True),
 }
 
 LOGGING = {

@@ -1,6 +1,6 @@
 """The kit's own app config: registers the system checks, the Celery tasks,
-the relay's after-commit hook, the stream consumers of worker processes and
-the workers' heartbeat."""
+the relay's after-commit hook, the stream consumers of worker processes,
+the workers' heartbeat and the observers (metrics, traces)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ class UcloudConfig(AppConfig):
         from ucloud.events import outbox, relay, tasks, worker  # noqa: F401
         from ucloud.heartbeat import celery  # noqa: F401  (connects the worker heartbeat)
         from ucloud.locks import checks as lock_checks  # noqa: F401
+        from ucloud.observe import install
 
         outbox.set_after_commit(relay.relay_after_commit)
         worker.connect_signals()
+        install.install()

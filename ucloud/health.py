@@ -119,6 +119,12 @@ def status(request: HttpRequest) -> JsonResponse:
         response = error_response(MethodNotAllowed(f"{request.method} /status: use GET or HEAD"))
         response["Allow"] = "GET, HEAD"
         return response
+    body, healthy = status_report()
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def status_report() -> tuple[dict[str, Any], bool]:
+    """What ``/status`` answers, and whether every dependency is up."""
     used = dependencies_in_use()
     dependencies: dict[str, dict[str, Any]] = {}
     if DATABASE in used:
@@ -134,7 +140,7 @@ def status(request: HttpRequest) -> JsonResponse:
         "services": sorted(serving.served_services()),
         "dependencies": dependencies,
     }
-    return JsonResponse(body, status=200 if healthy else 503)
+    return body, healthy
 
 
 @require_safe

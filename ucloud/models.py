@@ -28,6 +28,9 @@ class OutboxEvent(models.Model):
     # Fingerprint of the payload serializer the producer validated with;
     # consumers with the same one need not validate the payload again.
     contract = models.CharField(max_length=32, blank=True, default="", db_default="")
+    # The W3C traceparent of the producing call ("" when not traced): the
+    # processors' spans link to it (ucloud.observe).
+    trace = models.CharField(max_length=64, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     # Set once the event is on its Redis stream (or, in eager mode, handled
     # by every consumer group of the stream); rows are kept for the

@@ -92,6 +92,20 @@ DEFAULTS: dict[str, Any] = {
     # Relayed outbox rows and inbox entries are kept this long (seconds).
     "OUTBOX_RETENTION": 7 * 24 * 3600,
     "INBOX_RETENTION": 14 * 24 * 3600,
+    # Observation (ucloud.observe): Prometheus metrics per call, event, lock;
+    # OpenTelemetry spans per call and processor. Off: the hooks cost nothing.
+    "METRICS": True,
+    "TRACING": True,
+    # Spans the admin keeps (in Redis when REDIS_URL or an events Redis is
+    # set, else in this process) when no OTLP endpoint takes them.
+    "TRACE_STORE_SIZE": 5000,
+    # OpenTelemetry instrumentations of libraries to switch on (their spans
+    # nest under the kit's call spans): any of "psycopg", "redis", "celery".
+    "TRACE_INSTRUMENTATIONS": (),
+    # Seconds between two snapshots of the call statistics (the admin's
+    # "last 5 minutes"), and the window itself.
+    "METRICS_SNAPSHOT_INTERVAL": 10.0,
+    "METRICS_WINDOW": 300.0,
 }
 
 

@@ -25,7 +25,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ucloud.deploy.topology import CONTAINER_KEYS_DIR, TopologyError, Unit, database_url
+from ucloud.deploy.topology import (
+    CONTAINER_KEYS_DIR,
+    CONTAINER_METRICS_DIR,
+    TopologyError,
+    Unit,
+    database_url,
+)
 
 if TYPE_CHECKING:
     from ucloud.deploy.topology import Credentials, Target, Topology
@@ -40,6 +46,7 @@ TOPOLOGY_VARIABLES = (
     "UCLOUD_GATEWAY_URL",
     "UCLOUD_KEYS_DIR",
     "DATABASE_URL",
+    "PROMETHEUS_MULTIPROC_DIR",
 )
 
 
@@ -95,17 +102,20 @@ def unit_environment(
             env["UCLOUD_KEYS_DIR"] = base["UCLOUD_KEYS_DIR"]
     else:
         env["UCLOUD_KEYS_DIR"] = CONTAINER_KEYS_DIR
+        # The processes of a container share its /tmp (a tmpfs or emptyDir,
+        # empty at each start); locally the Procfile gives each unit a folder.
+        env["PROMETHEUS_MULTIPROC_DIR"] = CONTAINER_METRICS_DIR
     return dict(sorted(env.items()))
 
 
 def _databases(
     topology: Topology, unit: Unit, server_url: str, credentials: Credentials | None
 ) -> dict[str, str]:
-    """DATABASE_URL and DATABASE_URL_<SERVICE> of ``unit``.
+    """DATABASE_URL and DATABASE_URL_<SERVICE> of ``unit``: its own database only.
 
-    The admin unit also gets every other service's database (as that
-    service's role): the admin site shows the models of every service, each
-    read from its own database.
+    The admin unit too: its admin site shows its own services' models and
+    reaches the other units (their state, dead letters, figures) through the
+    kit's own calls (``ucloud.observe``), never through their databases.
     """
 
     def url_of(owner: Unit) -> str:
@@ -118,8 +128,4 @@ def _databases(
     env = {"DATABASE_URL": own}
     for service in unit.services:
         env[database_variable(service)] = own
-    if unit.admin:
-        for other in topology.units:
-            for service in other.services:
-                env[database_variable(service)] = url_of(other)
     return env

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -157,6 +158,8 @@ def up(deployment: LocalDeployment, say: Say) -> None:
         print_urls(topology, run_dir, say)
         return
     prepare(deployment, topology, env, say)
+    # Metric values of an earlier run would count as this run's.
+    shutil.rmtree(run_dir / "metrics", ignore_errors=True)
     process = honcho.start_honcho(run_dir, deployment.project, env)
     say(f"started honcho (pid {process.pid})")
     try:

@@ -21,7 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ucloud.deploy.environment import TOPOLOGY_VARIABLES, unit_environment
+from ucloud.deploy.environment import TOPOLOGY_VARIABLES
+from ucloud.deploy.environment import unit_environment as topology_environment
 from ucloud.deploy.nginx import gateway_server_names, local_servers, render_nginx
 from ucloud.deploy.topology import Topology, Unit
 
@@ -67,11 +68,27 @@ def process_specs(
     """Every process of the local deployment, gateway last."""
     specs: list[ProcessSpec] = []
     for unit in topology.units:
-        env = unit_environment(topology, unit, target="procfile", base=base)
+        env = unit_environment(topology, unit, base=base, run_dir=run_dir)
         specs += _unit_processes(unit, env, run_dir=run_dir, repo_dir=repo_dir, python=python)
     gateway = (nginx, "-e", f"{run_dir}/nginx-error.log", "-p", run_dir, "-c", nginx_conf(run_dir))
     specs.append(ProcessSpec("gateway", "", "gateway", gateway, cwd=run_dir))
     return specs
+
+
+def metrics_dir(run_dir: str, unit: str) -> str:
+    """Where the processes of ``unit`` keep their Prometheus values (multiprocess
+    mode): one folder per unit, so that its ``/metrics`` sums its web and
+    worker processes and nobody else's."""
+    return f"{run_dir}/metrics/{unit}"
+
+
+def unit_environment(
+    topology: Topology, unit: Unit, *, base: Mapping[str, str], run_dir: str
+) -> dict[str, str]:
+    """The unit's environment of the topology, plus its metrics folder."""
+    env = topology_environment(topology, unit, target="procfile", base=base)
+    env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir(run_dir, unit.name)
+    return dict(sorted(env.items()))
 
 
 def nginx_conf(run_dir: str) -> str:
@@ -155,6 +172,6 @@ def procfile_files(
         user=nginx_user,
     )
     for unit in topology.units:
-        env = unit_environment(topology, unit, target="procfile", base=base)
+        env = unit_environment(topology, unit, base=base, run_dir=run_dir)
         files[f"env/{unit.name}.env"] = render_env_file(env)
     return files

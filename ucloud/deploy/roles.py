@@ -11,8 +11,8 @@ written into a generated file::
     env = unit_environment(topology, unit, target="compose", base=base,
                            credentials=lambda u: (role_name(u), "${DATABASE_PASSWORD_FILES}"))
 
-The admin unit shows every service's models, so it holds the other units'
-credentials too (``ucloud.deploy.environment``).
+The admin unit holds its own credentials only, like every unit: it asks the
+other units through the kit's own calls (``ucloud.observe``).
 """
 
 from __future__ import annotations

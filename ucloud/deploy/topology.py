@@ -45,6 +45,8 @@ DEFAULT_PATH = "config/topology.toml"
 CONTAINER_PORT = 8000
 # Where compose and Kubernetes mount the identity keys (a volume or Secret).
 CONTAINER_KEYS_DIR = "/run/ucloud/keys"
+# Prometheus values of a container's processes (multiprocess mode), in its /tmp.
+CONTAINER_METRICS_DIR = "/tmp/ucloud-metrics"
 # Workers and beat touch this file while they work (ucloud.heartbeat); their
 # probes fail once it is older than HEARTBEAT_MAX_AGE seconds.
 CONTAINER_HEARTBEAT_FILE = "/tmp/ucloud-heartbeat"

@@ -100,19 +100,21 @@ class Outgoing:
     produced_at: str  # ISO 8601
     # The fingerprint of the payload serializer the producer validated with.
     contract: str = ""
+    # The producer's W3C traceparent ("" when not traced).
+    trace: str = ""
 
 
 # One script call appends a whole batch: several times cheaper for the
 # client than a pipeline of XADDs (one command to encode, one reply), and
 # the entries of a batch land together. ARGV: retention, then per entry its
-# event id, key, production time, payload and contract fingerprint.
+# event id, key, production time, payload, contract fingerprint and trace.
 APPEND = """
-local fields = 5
+local fields = 6
 for i = 1, #KEYS do
     local at = (i - 1) * fields + 1
     redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*',
         'id', ARGV[at + 1], 'key', ARGV[at + 2], 'at', ARGV[at + 3],
-        'payload', ARGV[at + 4], 'contract', ARGV[at + 5])
+        'payload', ARGV[at + 4], 'contract', ARGV[at + 5], 'trace', ARGV[at + 6])
 end
 return #KEYS
 """
@@ -129,7 +131,7 @@ def publish(client: redis.Redis, rows: Sequence[Outgoing]) -> None:
     args: list[Any] = [int(ucloud_settings.STREAM_RETENTION)]
     for row in rows:
         keys.append(stream_key(row.stream, partition_of(row.key, partitions)))
-        args += [row.event_id, row.key, row.produced_at, row.payload, row.contract]
+        args += [row.event_id, row.key, row.produced_at, row.payload, row.contract, row.trace]
     script = _append_scripts.get(id(client))
     if script is None:
         script = _append_scripts[id(client)] = client.register_script(APPEND)
@@ -151,6 +153,7 @@ def decode(fields: dict[bytes, bytes]) -> Received:
         payload=payload,
         produced_at=datetime.datetime.fromisoformat(produced) if produced else None,
         contract=contract,
+        trace=fields.get(b"trace", b"").decode(),
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from ucloud import observers
 from ucloud.events.processors import Failure, Processor, processor_by_id, processors_of
 from ucloud.events.streams import Event, EventStream, InvalidEvent
 from ucloud.models import DeadLetter
@@ -40,6 +41,8 @@ class Received:
     # The fingerprint of the serializer the producer validated the payload
     # with ("" when unknown, e.g. a relay of an older version).
     contract: str = ""
+    # The producer's W3C traceparent ("" when not traced).
+    trace: str = ""
 
 
 @dataclass
@@ -106,6 +109,7 @@ def _validated(
             key=item.key,
             payload=payload if isinstance(payload, dict) else _raw(item.payload),
             produced_at=item.produced_at,
+            trace=item.trace,
         )
         if isinstance(payload, InvalidEvent):
             failure = Failure(event, f"InvalidEvent: {payload.errors}")
@@ -173,7 +177,10 @@ def _settled(
 ) -> bool:
     """Whether ``event``'s failures end its delivery: its last attempt failed
     for a reason of its own, so it became a dead letter."""
+    observer = observers.events
     if any(failure.transient for _, failure in failures):
+        if observer is not None:
+            observer.retried(failures[0][0].group, event.stream)
         return False
     tried = attempts.get(event.event_id, 0) + 1
     logger.info(
@@ -185,6 +192,8 @@ def _settled(
         failures[0][1].error,
     )
     if tried < ucloud_settings.STREAM_MAX_ATTEMPTS:
+        if observer is not None:
+            observer.retried(failures[0][0].group, event.stream)
         return False
     bury(failures, attempts=tried)
     return True
@@ -202,6 +211,9 @@ def bury(failures: Sequence[tuple[Processor, Failure]], *, attempts: int) -> Non
             attempts,
             failure.error,
         )
+        observer = observers.events
+        if observer is not None:
+            observer.dead_lettered(proc.group, event.stream)
         try:
             with transaction.atomic(using=proc.using):
                 DeadLetter.objects.using(proc.using).update_or_create(

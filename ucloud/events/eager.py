@@ -35,7 +35,7 @@ from ucloud.settings import ucloud_settings
 _passing = threading.Lock()
 
 _COLUMNS = ("id", "event_id", "stream", "key", "payload", "contract", "created_at",
-            "eager_attempts", "eager_retry_at")  # fmt: skip
+            "eager_attempts", "eager_retry_at", "trace")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class _Row:
     produced_at: datetime.datetime | None
     attempts: int
     retry_at: datetime.datetime | None
+    trace: str
 
 
 def deliver_pending(*, using: str) -> tuple[int, float | None]:
@@ -78,9 +79,9 @@ def deliver_pending(*, using: str) -> tuple[int, float | None]:
 
 
 def _row(values: tuple[Any, ...]) -> _Row:
-    row_id, event_id, stream, key, payload, contract, created_at, attempts, retry_at = values
+    row_id, event_id, stream, key, payload, contract, created_at, attempts, retry_at, trace = values
     return _Row(
-        row_id, str(event_id), stream, key, payload, contract, created_at, attempts, retry_at
+        row_id, str(event_id), stream, key, payload, contract, created_at, attempts, retry_at, trace
     )
 
 
@@ -110,7 +111,9 @@ def _deliver_to(group: str, stream: str, rows: list[_Row]) -> tuple[list[Failure
     def by_key(event: Event) -> Hashable:
         return event.key
 
-    received = [Received(r.event_id, r.key, r.payload, r.produced_at, r.contract) for r in rows]
+    received = [
+        Received(r.event_id, r.key, r.payload, r.produced_at, r.contract, r.trace) for r in rows
+    ]
     attempts = {row.event_id: row.attempts for row in rows if row.attempts}
     outcome = deliver(group, stream_named(stream), received, attempts=attempts, hold_key=by_key)
     done = set(outcome.done)

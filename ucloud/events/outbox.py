@@ -19,6 +19,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
+from ucloud import observers
 from ucloud.events.copying import copy_rows, worth_copying
 from ucloud.models import OutboxEvent
 
@@ -47,14 +48,19 @@ def write(
     if not payloads:
         return
     alias = using or DEFAULT_DB_ALIAS
+    observer = observers.events
+    trace = ""
+    if observer is not None:
+        observer.produced(stream, len(payloads))
+        trace = observer.trace_context()
     if worth_copying(alias, len(payloads)):
-        encoder, now = DjangoJSONEncoder(), timezone.now()
+        encoder, tail = DjangoJSONEncoder(), (contract, trace, timezone.now())
         copy_rows(
             alias,
             OutboxEvent,
-            ("event_id", "stream", "key", "payload", "contract", "created_at"),
+            ("event_id", "stream", "key", "payload", "contract", "trace", "created_at"),
             [
-                (uuid.uuid4(), stream, str(p.get(key_field, "")), encoder.encode(p), contract, now)
+                (uuid.uuid4(), stream, str(p.get(key_field, "")), encoder.encode(p), *tail)
                 for p in payloads
             ],
         )
@@ -65,6 +71,7 @@ def write(
                 key=str(payload.get(key_field, "")),
                 payload=payload,
                 contract=contract,
+                trace=trace,
             )
             for payload in payloads
         ]

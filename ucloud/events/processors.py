@@ -18,13 +18,14 @@ skipped::
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from django.db import IntegrityError, InterfaceError, OperationalError, connections, transaction
 from django.utils import timezone
 
-from ucloud import registry
+from ucloud import observers, registry
 from ucloud.databases import alias_for
 from ucloud.events.copying import copy_rows, worth_copying
 from ucloud.events.streams import Event, EventStream
@@ -118,7 +119,7 @@ class Processor:
         """The whole batch in one transaction; False when it failed (the
         caller then isolates the culprit event by event)."""
         try:
-            with transaction.atomic(using=self.using):
+            with self._observed(events), transaction.atomic(using=self.using):
                 self.function(events)
                 self._record(events)
         except Exception:
@@ -128,7 +129,7 @@ class Processor:
 
     def _run_one(self, event: Event) -> Failure | None:
         try:
-            with transaction.atomic(using=self.using):
+            with self._observed([event]), transaction.atomic(using=self.using):
                 self.function([event] if self.batched else event)
                 self._record([event])
         except IntegrityError as exc:
@@ -143,6 +144,13 @@ class Processor:
         except Exception as exc:
             return Failure(event, describe(exc))
         return None
+
+    def _observed(self, events: Sequence[Event]) -> AbstractContextManager[object]:
+        """The observers' view of one run (a span, the processed count)."""
+        observer = observers.events
+        if observer is None:
+            return nullcontext()
+        return observer.processing(self.group, self.stream.name, events)
 
 
 def _drop_broken_connection(alias: str) -> None:

@@ -92,7 +92,7 @@ def sweep(*, min_age: float = 0.0) -> int:
 
 # The payload as the database holds it (JSON text): decoding it into a dict
 # only to encode it again for Redis would double the relay's work.
-_COLUMNS = ("id", "event_id", "stream", "key", "payload_json", "contract", "created_at")
+_COLUMNS = ("id", "event_id", "stream", "key", "payload_json", "contract", "created_at", "trace")
 
 
 def _relay_batch(using: str, min_age: float, size: int) -> int:
@@ -125,7 +125,7 @@ def _one_relay_at_a_time(using: str) -> None:
 
 
 def _outgoing(row: tuple[Any, ...]) -> broker.Outgoing:
-    _, event_id, stream, key, payload, contract, created_at = row
+    _, event_id, stream, key, payload, contract, created_at, trace = row
     return broker.Outgoing(
         stream=stream,
         key=key,
@@ -133,6 +133,7 @@ def _outgoing(row: tuple[Any, ...]) -> broker.Outgoing:
         payload=payload,
         produced_at=created_at.isoformat() if created_at else "",
         contract=contract,
+        trace=trace,
     )
 
 

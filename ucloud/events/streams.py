@@ -53,6 +53,8 @@ class Event:
     key: str
     payload: dict[str, Any]
     produced_at: datetime.datetime | None = None
+    # The producer's W3C traceparent ("" when not traced), for observers.
+    trace: str = ""
 
 
 def partition_of(key: str, partitions: int) -> int:

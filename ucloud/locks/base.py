@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import abc
 import time
+from dataclasses import dataclass
 
 
 class LockError(Exception):
@@ -65,6 +66,18 @@ def time_floor() -> int:
     return time.time_ns() // 1000
 
 
+@dataclass(frozen=True)
+class HeldLock:
+    """A lock held right now, as the admin shows it."""
+
+    name: str
+    # Who holds it: host and process id where the backend can tell.
+    holder: str
+    fencing_token: int | None
+    # Seconds until it expires unless renewed; None: until released.
+    time_left: float | None
+
+
 class LockBackend(abc.ABC):
     """Where locks live: Redis, PostgreSQL or this process."""
 
@@ -74,3 +87,7 @@ class LockBackend(abc.ABC):
     @abc.abstractmethod
     def holder(self, name: str) -> Holder:
         """A new holder for one acquisition of the lock ``name``."""
+
+    def held_locks(self) -> list[HeldLock]:
+        """The locks held now, by name (for inspection; may be partial)."""
+        return []

@@ -10,10 +10,11 @@ enforced like Redis does, so code behaves the same on both::
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
-from ucloud.locks.base import Holder, LockBackend, time_floor
+from ucloud.locks.base import HeldLock, Holder, LockBackend, time_floor
 
 
 class LocalLocks(LockBackend):
@@ -36,6 +37,15 @@ class LocalLocks(LockBackend):
         if entry is None or entry[1] <= time.monotonic():
             return None
         return entry[0]
+
+    def held_locks(self) -> list[HeldLock]:
+        now = time.monotonic()
+        with self.mutex:
+            return [
+                HeldLock(name, f"this process ({os.getpid()})", self.issued.get(name), expiry - now)
+                for name, (_, expiry) in sorted(self.held.items())
+                if expiry > now
+            ]
 
 
 class LocalHolder(Holder):

@@ -20,6 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.db import connections
 
+from ucloud import observers
 from ucloud.locks.base import Holder, LockBackend, LockError, LockLost, LockTimeout
 from ucloud.locks.local import LOCAL_LOCKS
 from ucloud.settings import ucloud_settings
@@ -146,11 +147,16 @@ class DistributedLock:
         if not blocking and timeout is not None:
             raise ValueError("A timeout makes no sense for a non-blocking acquire")
         holder = self.backend.holder(self.name)
+        started = time.monotonic()
         try:
             token = self._attempt(holder, blocking, timeout)
         except BaseException:
             holder.abandon()
             raise
+        observer = observers.locks
+        if observer is not None:
+            outcome = "acquired" if token is not None else "timeout" if blocking else "busy"
+            observer.acquisition(self.name, self.backend.name, outcome, time.monotonic() - started)
         if token is None:
             holder.abandon()
             return False
@@ -181,6 +187,7 @@ class DistributedLock:
         if holder.renew(self.ttl if ttl is None else ttl):
             return True
         self._forget()
+        self._report_lost()
         raise LockLost(f"Lock {self.name!r} was lost before it could be renewed")
 
     def release(self) -> bool:
@@ -195,7 +202,13 @@ class DistributedLock:
             self._forget()
         if not released:
             logger.warning("Lock %r had been lost before its release", self.name)
+            self._report_lost()
         return released
+
+    def _report_lost(self) -> None:
+        observer = observers.locks
+        if observer is not None:
+            observer.lost(self.name, self.backend.name)
 
     def _held_holder(self) -> Holder:
         if self._holder is None:

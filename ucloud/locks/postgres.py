@@ -26,7 +26,7 @@ from typing import Any
 import psycopg
 from django.db import connections
 
-from ucloud.locks.base import Holder, LockBackend, time_floor
+from ucloud.locks.base import HeldLock, Holder, LockBackend, time_floor
 
 SEQUENCE = "ucloud_lock_fencing_token"
 # Serializes the CREATE ... IF NOT EXISTS of several first users.
@@ -64,9 +64,16 @@ class PostgresLocks(LockBackend):
         params["options"] = f"{params.get('options', '')} {KEEPALIVES}".strip()
         return params
 
-    def connect(self) -> psycopg.Connection[Any]:
-        """A new autocommit connection: a lock's session, closed with it."""
-        return psycopg.connect(**self.connection_params(), autocommit=True)
+    def connect(self, application_name: str | None = None) -> psycopg.Connection[Any]:
+        """A new autocommit connection: a lock's session, closed with it.
+
+        ``application_name`` names the lock, so that ``held_locks`` can tell
+        which lock a session holds (advisory keys are hashes).
+        """
+        params = self.connection_params()
+        if application_name is not None:
+            params["application_name"] = application_name
+        return psycopg.connect(**params, autocommit=True)
 
     def ensure_schema(self) -> None:
         if self._schema_ready:
@@ -78,20 +85,41 @@ class PostgresLocks(LockBackend):
         self._schema_ready = True
 
     def holder(self, name: str) -> PostgresHolder:
-        return PostgresHolder(self, advisory_key(name))
+        return PostgresHolder(self, advisory_key(name), name)
+
+    def held_locks(self) -> list[HeldLock]:
+        """Advisory locks granted to the kit's lock sessions; the server does
+        not enforce a ttl and the fencing token is not kept per lock."""
+        with self.connect() as conn:
+            rows = conn.execute(HELD, [f"{APPLICATION_PREFIX}%"]).fetchall()
+        return [
+            HeldLock(str(name)[len(APPLICATION_PREFIX) :], f"{host or 'local'}:{pid}", None, None)
+            for name, pid, host in rows
+        ]
+
+
+# The session of a held lock is named after it (PostgreSQL keeps 63 bytes).
+APPLICATION_PREFIX = "ucloud lock "
+HELD = """
+SELECT DISTINCT a.application_name, a.pid, a.client_addr::text
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE %s
+ORDER BY 1
+"""
 
 
 class PostgresHolder(Holder):
-    def __init__(self, backend: PostgresLocks, key: int) -> None:
+    def __init__(self, backend: PostgresLocks, key: int, name: str = "") -> None:
         self.backend = backend
         self.key = key
+        self.name = name
         self.conn: psycopg.Connection[Any] | None = None
 
     def try_acquire(self, ttl: float) -> int | None:
         # A blocking acquire polls on the one connection it opened.
         if self.conn is None:
             self.backend.ensure_schema()
-            self.conn = self.backend.connect()
+            self.conn = self.backend.connect(f"{APPLICATION_PREFIX}{self.name}"[:63])
         row = self.conn.execute(ACQUIRE, [self.key]).fetchone()
         return None if row is None or row[0] is None else int(row[0])
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 from typing import Any
 
 import redis
 
-from ucloud.locks.base import Holder, LockBackend
+from ucloud.locks.base import HeldLock, Holder, LockBackend
 
 # The fencing token is consumed only when SET NX succeeds; 0 means "held".
 # A missing counter (first use, or a Redis that lost its data) starts at the
@@ -80,13 +81,41 @@ class RedisLocks(LockBackend):
     def holder(self, name: str) -> RedisHolder:
         return RedisHolder(self, self.key(name))
 
+    def held_locks(self) -> list[HeldLock]:
+        """Every lock key with its holder, ttl and the last fencing token issued
+        (the holder's: a token is issued only when the lock is taken)."""
+        keys = sorted(
+            key.decode()
+            for key in self.client.scan_iter(match=f"{self.prefix}{{*}}", count=500)
+            if not key.endswith(b":fence")
+        )
+        if not keys:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.get(key)
+            pipe.pttl(key)
+            pipe.get(f"{key}:fence")
+        answers = pipe.execute()
+        found = []
+        for index, key in enumerate(keys):
+            token, ttl, fence = answers[3 * index : 3 * index + 3]
+            if token is None:
+                continue  # released between the scan and the reads
+            name = key[len(self.prefix) + 1 : -1]
+            holder = token.decode(errors="replace").rpartition(":")[0] or "?"
+            left = ttl / 1000 if isinstance(ttl, int) and ttl >= 0 else None
+            found.append(HeldLock(name, holder, int(fence) if fence else None, left))
+        return found
+
 
 class RedisHolder(Holder):
     def __init__(self, backend: RedisLocks, key: str) -> None:
         self.backend = backend
         self.key = key
-        # Proof of ownership, unique to this acquisition.
-        self.token = os.urandom(16).hex()
+        # Proof of ownership, unique to this acquisition; it names the
+        # holder's host and process for the admin's list of held locks.
+        self.token = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(16).hex()}"
 
     def try_acquire(self, ttl: float) -> int | None:
         keys = [self.key, f"{self.key}:fence"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ucloud import observers
 from ucloud.auth.credentials import service_principal
 from ucloud.auth.principal import GUEST, Principal
 from ucloud.auth.tokens import decode_access_token
@@ -65,8 +66,18 @@ class RPCClient:
         """
         return cls(service_principal(service), **kwargs)
 
+    @property
+    def caller(self) -> str | None:
+        """The service making calls with this client, if any (for metrics)."""
+        return self.forwarded_by or self.principal.service
+
     def call(self, call: CallDescription, request: Any) -> Any:
-        return transport_for(call, self.force_http).call(call, request, self)
+        transport = transport_for(call, self.force_http)
+        observer = observers.calls
+        if observer is None:
+            return transport.call(call, request, self)
+        with observer.calling(call, transport.kind, self.caller):
+            return transport.call(call, request, self)
 
     def __repr__(self) -> str:
         return f"<RPCClient {self.principal.role.value} {self.principal.username!r}>"

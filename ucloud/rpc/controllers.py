@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
+from ucloud import observers
 from ucloud.auth.authentication import BearerTokenAuthentication, client_address
 from ucloud.auth.principal import GUEST, Principal
 from ucloud.contracts.bindings import RequestSource
@@ -48,6 +49,8 @@ class Controller(ViewSet):
     ucloud_calls: ClassVar[dict[str, CallDescription]] = {}
     # call -> method name, for this controller class.
     ucloud_methods: ClassVar[dict[CallDescription, str]] = {}
+    # Set once a request reaches the pipeline (observers count earlier refusals).
+    _executing: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -86,6 +89,16 @@ class Controller(ViewSet):
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response | None]:
         return exception_handler
 
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        # Refused before the pipeline (a bad token, a bad query string): the
+        # observers count it, as the pipeline counts everything after.
+        observer = observers.calls
+        call = self.call_for(self.request.method if self.request else None)
+        if observer is not None and call is not None and not self._executing:
+            observer.refused(call, "remote", response.status_code)
+        return response
+
     def serve_call(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         call = self.call_for(request.method)
         if call is None:
@@ -98,6 +111,7 @@ class Controller(ViewSet):
         principal = user if isinstance(user, Principal) else GUEST
         # META, not request.headers: that builds a dict of every header.
         meta = request.META
+        self._executing = True
         result = execute(
             call,
             data,
@@ -107,5 +121,6 @@ class Controller(ViewSet):
             caused_by=meta.get("HTTP_CAUSED_BY"),
             client_address=client_address(request),
             clients=RPCClient,
+            transport="remote",
         )
         return Response(result, status=call.http.success_status)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from rest_framework.exceptions import ValidationError
 
+from ucloud import observers
 from ucloud.auth.principal import Principal
 from ucloud.contracts.bindings import RequestSource
 from ucloud.contracts.calls import CallDescription
@@ -99,12 +100,32 @@ def execute(
     caused_by: str | None = None,
     client_address: str | None = None,
     clients: type[RPCClient],
+    transport: str = "local",
 ) -> Any:
     """Run ``call`` for ``principal``; return response data or raise ``RPCException``.
 
     ``clients`` is the client class the handler's onward calls use
     (``ctx.client``): the transport or server running the call passes it.
+    ``transport`` says how the call arrived (``local`` or ``remote``), for
+    the observers (``ucloud.observers``: metrics, spans).
     """
+    observer = observers.calls
+    if observer is None:
+        return _run(call, data, principal, handler, job_id, caused_by, client_address, clients)
+    with observer.serving(call, transport, job_id):
+        return _run(call, data, principal, handler, job_id, caused_by, client_address, clients)
+
+
+def _run(
+    call: CallDescription,
+    data: Any,
+    principal: Principal,
+    handler: Handler,
+    job_id: str,
+    caused_by: str | None,
+    client_address: str | None,
+    clients: type[RPCClient],
+) -> Any:
     started = time.perf_counter()
     status = call.http.success_status
     # Warns (outside the error mapping) of a call joining another service's transaction.

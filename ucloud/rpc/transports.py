@@ -20,7 +20,7 @@ import httpx
 from django.core.signals import setting_changed
 from rest_framework.utils.encoders import JSONEncoder
 
-from ucloud import registry, serving
+from ucloud import observers, registry, serving
 from ucloud.auth.authentication import authenticate
 from ucloud.auth.credentials import bearer_token
 from ucloud.contracts.bindings import RequestSource
@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 
 class Transport(Protocol):
+    # "local" (in-process) or "remote" (HTTP), as metrics and spans label calls.
+    kind: str
+
     def call(self, call: CallDescription, request: Any, client: RPCClient) -> Any: ...
 
 
@@ -45,6 +48,8 @@ class InProcessTransport:
     The callee checks the token the caller presents exactly as an HTTP
     server would (``authenticate``); only the wire is skipped.
     """
+
+    kind = "local"
 
     def __init__(self, service: str) -> None:
         self.service = service
@@ -107,6 +112,8 @@ _encoder = JSONEncoder()
 class HttpTransport:
     """Sends calls to ``base_url`` as the principal of the client."""
 
+    kind = "remote"
+
     def __init__(self, service: str, base_url: str) -> None:
         self.service = service
         self.base_url = base_url
@@ -121,6 +128,9 @@ class HttpTransport:
         if client.client_address:
             # Believed by the callee only when this process is a trusted proxy.
             headers["X-Forwarded-For"] = client.client_address
+        observer = observers.calls
+        if observer is not None:
+            observer.inject(headers)  # traceparent: the callee continues the trace
         url = f"{self.base_url}/{call.path}"
         params = content = None
         if call.http.source is RequestSource.QUERY:

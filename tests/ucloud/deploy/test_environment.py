@@ -66,7 +66,7 @@ def test_a_base_adds_allowed_hosts_without_replacing_the_topologys(sample_topolo
     assert env["DJANGO_ALLOWED_HOSTS"] == "ucloud.example.com,api.example.com,files,files.internal"
 
 
-def test_credentials_give_each_unit_its_own_role_and_the_admin_every_role(sample_topology):
+def test_credentials_give_each_unit_its_own_role_the_admin_unit_included(sample_topology):
     def credentials(unit):
         return unit.database, f"pw-{unit.name}"
 
@@ -86,7 +86,7 @@ def test_credentials_give_each_unit_its_own_role_and_the_admin_every_role(sample
     )
 
     assert files["DATABASE_URL"] == "postgres://ucloud_files:pw-files@127.0.0.1:5432/ucloud_files"
-    assert admin["DATABASE_URL_FILES"] == files["DATABASE_URL"]
+    assert "DATABASE_URL_FILES" not in admin
     assert admin["DATABASE_URL"] == (
         "postgres://ucloud_accounts:pw-accounts@127.0.0.1:5432/ucloud_accounts"
     )
@@ -103,14 +103,17 @@ def test_a_unit_gets_its_own_database_for_each_of_its_services(sample_topology):
     assert "DATABASE_URL_ACCOUNTS" not in env
 
 
-def test_the_admin_unit_also_reaches_every_other_services_database(sample_topology):
+def test_the_admin_unit_holds_no_other_units_database(sample_topology):
     env = unit_environment(
         sample_topology, sample_topology.admin_unit, target="procfile", base=BASE
     )
 
     assert env["DATABASE_URL"].endswith("/ucloud_accounts")
-    assert env["DATABASE_URL_FILES"].endswith("/ucloud_files")
-    assert env["DATABASE_URL_NOTIFICATIONS"].endswith("/ucloud_notifications")
+    assert env["DATABASE_URL_ACCOUNTS"] == env["DATABASE_URL"]
+    assert sorted(key for key in env if key.startswith("DATABASE_URL")) == [
+        "DATABASE_URL",
+        "DATABASE_URL_ACCOUNTS",
+    ]
 
 
 def test_redis_is_the_broker_and_shared_values_pass_through(sample_topology):
@@ -172,4 +175,18 @@ def test_the_settings_read_the_environment_as_the_topology_means_it(sample_topol
         "notifications": "http://127.0.0.1:9003",
     }
     assert seen["databases"]["default"] == f"{tmp_path}/ucloud_accounts.sqlite3"
-    assert seen["databases"]["files"] == f"{tmp_path}/ucloud_files.sqlite3"
+    # files' alias is no way into files' database: the admin unit holds only its own.
+    assert f"{tmp_path}/ucloud_files.sqlite3" not in seen["databases"].values()
+
+
+def test_in_containers_a_units_processes_share_their_metrics_folder_in_tmp(sample_topology):
+    for target in ("compose", "k8s"):
+        env = unit_environment(
+            sample_topology, sample_topology.unit("files"), target=target, base=BASE
+        )
+        assert env["PROMETHEUS_MULTIPROC_DIR"] == "/tmp/ucloud-metrics"
+    local = unit_environment(
+        sample_topology, sample_topology.unit("files"), target="procfile", base=BASE
+    )
+    # Locally the Procfile gives each unit a folder of its own (ucloud.deploy.procfile).
+    assert "PROMETHEUS_MULTIPROC_DIR" not in local

@@ -194,8 +194,8 @@ def test_create_secrets_makes_every_referenced_secret_from_the_environment(kubec
     )
     assert f"DJANGO_SECRET_KEY={'s3cret-' * 8}" in files_env
     assert "REDIS_URL=redis://:pw@redis.internal:6379/0" in files_env
-    # The admin unit reads every service's database, each as that service's role.
-    assert "DATABASE_URL_FILES=postgres://ucloud_files:pw-files@" in created["accounts-env"]
+    # The admin unit holds only its own database, like every unit.
+    assert "DATABASE_URL_FILES" not in created["accounts-env"]
     assert created["files-keys"].split()[6:10] == [
         "--from-file=files.pem=/secure/keys/files.pem",
         "--from-file=accounts.pub=/secure/keys/accounts.pub",

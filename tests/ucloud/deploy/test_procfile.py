@@ -51,9 +51,20 @@ def test_worker_concurrency_is_the_units_workers_and_beat_keeps_its_schedule_in_
     )  # fmt: skip
     beat = by_name["notifications_beat"].argv
     assert beat[beat.index("--schedule") + 1] == f"{tmp_path}/celerybeat-schedule"
-    assert by_name["files_worker"].env == unit_environment(
-        sample_topology, sample_topology.unit("files"), target="procfile", base=BASE
-    )
+    assert by_name["files_worker"].env == {
+        **unit_environment(
+            sample_topology, sample_topology.unit("files"), target="procfile", base=BASE
+        ),
+        "PROMETHEUS_MULTIPROC_DIR": f"{tmp_path}/metrics/files",
+    }
+
+
+def test_each_unit_sums_the_metrics_of_its_own_processes_only(specs, tmp_path):
+    folders = {spec.name: spec.env.get("PROMETHEUS_MULTIPROC_DIR") for spec in specs if spec.unit}
+
+    assert folders["files_web"] == folders["files_web2"] == folders["files_worker"]
+    assert folders["files_web"] == f"{tmp_path}/metrics/files"
+    assert folders["notifications_beat"] == f"{tmp_path}/metrics/notifications"
 
 
 def test_the_gateway_runs_the_generated_nginx_conf_from_the_run_dir(specs, tmp_path):

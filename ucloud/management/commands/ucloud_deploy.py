@@ -43,6 +43,10 @@ BASE_VARIABLES = (
     "UCLOUD_AUDIT_LEVEL",
     "UCLOUD_HTTP_CONNECT_TIMEOUT",
     "UCLOUD_HTTP_READ_TIMEOUT",
+    # Traces to an OTLP collector (the exporter's standard variables).
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_HEADERS",
 )
 
 

@@ -1,0 +1,179 @@
+"""Both sides of every call as metrics and spans (the kit's ``CallObserver``).
+
+The callee's side runs around the pipeline (``ucloud.rpc.pipeline.execute``),
+the caller's around the transport (``RPCClient.call``), in one process and
+over HTTP alike; an HTTP call carries ``traceparent`` so that the callee's
+span continues the caller's trace. The kit's own calls (namespace
+``ucloud``: the admin asking units) are not observed::
+
+    observers.install(calls=CallObservation(metrics=True, tracing=True))
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import MutableMapping
+from types import TracebackType
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from ucloud import registry
+from ucloud.contracts.calls import CallDescription
+from ucloud.observe import metrics, tracing, window
+
+KIT_NAMESPACE = "ucloud"
+
+# The trace id of the call a request served, for the response's Trace-Id
+# header: the middleware puts a list here, the callee's span fills it in.
+served_trace: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "ucloud_served_trace", default=None
+)
+
+
+class _Unobserved:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+UNOBSERVED = _Unobserved()
+
+
+def _status(call: CallDescription, exc: BaseException | None) -> int:
+    if exc is None:
+        return call.http.success_status
+    status = getattr(exc, "status", 500)
+    return status if isinstance(status, int) else 500
+
+
+class _Observed:
+    """One side of one call: a span (made current) and, on exit, the metrics."""
+
+    __slots__ = ("call", "counter", "histogram", "kind", "labels", "observation", "span", "start",
+                 "token", "transport")  # fmt: skip
+
+    def __init__(
+        self,
+        observation: CallObservation,
+        call: CallDescription,
+        labels: tuple[str, ...],
+        kind: SpanKind,
+        transport: str,
+    ) -> None:
+        self.observation = observation
+        self.call = call
+        self.labels = labels
+        self.kind = kind
+        self.transport = transport
+        self.span: Any = None
+        self.token: Any = None
+        self.start = 0.0
+
+    def __enter__(self) -> _Observed:
+        if self.observation.tracing:
+            # Few attributes: each costs a check and a copy on the call's path;
+            # the span's name is the call, its kind the side.
+            self.span = tracing.tracer().start_span(
+                self.call.full_name,
+                kind=self.kind,
+                attributes={"ucloud.transport": self.transport},
+            )
+            self.token = otel_context.attach(trace.set_span_in_context(self.span))
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        seconds = time.perf_counter() - self.start
+        status = _status(self.call, exc)
+        if self.observation.metrics:
+            self.observation.record(self.kind, self.labels, status, seconds)
+        span = self.span
+        if span is not None:
+            # A call's usual answer goes without saying (one attribute less
+            # on every call); any other status is recorded.
+            if status != self.call.http.success_status:
+                span.set_attribute("rpc.ucloud.status", status)
+            if status >= 500:
+                span.set_status(Status(StatusCode.ERROR, f"{status}"))
+            if self.kind is SpanKind.SERVER:
+                holder = served_trace.get()
+                if holder is not None and not holder:
+                    holder.append(f"{span.get_span_context().trace_id:032x}")
+            span.end()
+            otel_context.detach(self.token)
+
+
+class CallObservation:
+    """Metrics and/or spans for every call but the kit's own."""
+
+    def __init__(self, *, metrics: bool, tracing: bool) -> None:
+        self.metrics = metrics
+        self.tracing = tracing
+        self._services: dict[CallDescription, str | None] = {}
+        self._children: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+    def _service(self, call: CallDescription) -> str | None:
+        try:
+            return self._services[call]
+        except KeyError:
+            pass
+        try:
+            found: str | None = None
+            if call.namespace != KIT_NAMESPACE:
+                found = registry.service_of(call)
+        except LookupError:
+            found = call.namespace  # declared outside a service (tests, scripts)
+        self._services[call] = found
+        return found
+
+    def serving(self, call: CallDescription, transport: str, job_id: str) -> Any:
+        service = self._service(call)
+        if service is None:
+            return UNOBSERVED
+        window.snapshots.ensure_running()
+        return _Observed(
+            self, call, (service, call.full_name, transport), SpanKind.SERVER, transport
+        )
+
+    def calling(self, call: CallDescription, transport: str, caller: str | None) -> Any:
+        service = self._service(call)
+        if service is None:
+            return UNOBSERVED
+        labels = (caller or "", service, call.full_name, transport)
+        return _Observed(self, call, labels, SpanKind.CLIENT, transport)
+
+    def inject(self, headers: MutableMapping[str, str]) -> None:
+        if self.tracing:
+            value = tracing.current_traceparent()
+            if value:
+                headers["traceparent"] = value
+
+    def refused(self, call: CallDescription, transport: str, status: int) -> None:
+        service = self._service(call)
+        if service is not None and self.metrics:
+            self.record(SpanKind.SERVER, (service, call.full_name, transport), status, 0.0)
+
+    def record(self, kind: SpanKind, labels: tuple[str, ...], status: int, seconds: float) -> None:
+        key = (kind, labels, status)
+        children = self._children.get(key)
+        if children is None:
+            counter, histogram = (
+                (metrics.SERVER_CALLS, metrics.SERVER_SECONDS)
+                if kind is SpanKind.SERVER
+                else (metrics.CLIENT_CALLS, metrics.CLIENT_SECONDS)
+            )
+            children = (counter.labels(*labels, str(status)), histogram.labels(*labels))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)

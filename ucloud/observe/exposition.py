@@ -1,0 +1,83 @@
+"""``GET /metrics``: this unit's metrics in Prometheus' text format.
+
+Counters and histograms come from every process of the unit (gunicorn
+workers, Celery workers) in multiprocess mode, else from this process;
+consumer lag and outbox backlog are read from Redis and the unit's
+databases at scrape time. The gateway does not route it: Prometheus scrapes
+each unit (each replica) directly::
+
+    scrape_configs:
+      - job_name: ucloud
+        static_configs: [{targets: ["127.0.0.1:8001", "127.0.0.1:8002", "127.0.0.1:8003"]}]
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_safe
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+from ucloud.observe import live, metrics, window
+
+logger = logging.getLogger("ucloud.observe")
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class StateCollector(Collector):
+    """Gauges read when scraped: consumer lag and pending per stream and
+    group served here, and outbox rows not relayed yet per database and stream."""
+
+    def collect(self) -> Iterator[Metric]:
+        lag = GaugeMetricFamily(
+            "ucloud_events_lag",
+            "Entries a consumer group has not read yet",
+            labels=["stream", "group"],
+        )
+        pending = GaugeMetricFamily(
+            "ucloud_events_pending",
+            "Entries a consumer group read and has not acknowledged",
+            labels=["stream", "group"],
+        )
+        try:
+            for row in live.lags():
+                lag.add_metric([row["stream"], row["group"]], row["lag"])
+                pending.add_metric([row["stream"], row["group"]], row["pending"])
+        except Exception:  # Redis down: the other metrics still count
+            logger.warning("Consumer lag unavailable for /metrics", exc_info=True)
+        backlog = GaugeMetricFamily(
+            "ucloud_outbox_backlog",
+            "Outbox rows not relayed yet",
+            labels=["database", "stream"],
+        )
+        try:
+            for row in live.outbox_backlog():
+                backlog.add_metric([row["database"], row["stream"]], row["pending"])
+        except Exception:  # a database down: the other metrics still count
+            logger.warning("Outbox backlog unavailable for /metrics", exc_info=True)
+        yield from (lag, pending, backlog)
+
+
+def exposition() -> bytes:
+    """The text Prometheus scrapes."""
+    state = CollectorRegistry()
+    state.register(StateCollector())
+    directory = metrics.multiprocess_dir()
+    if directory is None:
+        return generate_latest(REGISTRY) + generate_latest(state)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=directory)
+    return generate_latest(registry) + generate_latest(state)
+
+
+@require_safe
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    # A scrape is as good a moment as any for the admin's window snapshot.
+    window.snapshots.take()
+    return HttpResponse(exposition(), content_type=CONTENT_TYPE)

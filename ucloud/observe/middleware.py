@@ -1,0 +1,53 @@
+"""Every response names its job and its trace; an incoming trace is continued.
+
+``ObservationMiddleware`` (in ``MIDDLEWARE``) gives the request a ``Job-Id``
+when the caller sent none (the pipeline uses it for the call), continues
+the trace of an incoming W3C ``traceparent``, and answers with ``Job-Id``
+and ``Trace-Id`` headers, so that a user's bug report leads to its trace::
+
+    MIDDLEWARE = [..., "ucloud.observe.middleware.ObservationMiddleware"]
+    # HTTP/1.1 200 OK
+    # Job-Id: 3f0c...        Trace-Id: 4bf92f3577b34da6a3ce929d0e0e4736
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponseBase
+from opentelemetry import context as otel_context
+
+from ucloud import observers
+from ucloud.observe import tracing
+from ucloud.observe.calls import served_trace
+from ucloud.rpc.pipeline import new_job_id
+
+
+class ObservationMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        job_id = request.headers.get("Job-Id") or new_job_id()
+        request.META["HTTP_JOB_ID"] = job_id
+        observer = observers.calls
+        if observer is None or not getattr(observer, "tracing", False):
+            response = self.get_response(request)
+            response["Job-Id"] = job_id
+            return response
+        incoming = request.headers.get("traceparent", "")
+        parent = tracing.remote_parent(incoming) if incoming else None
+        token = otel_context.attach(parent) if parent is not None else None
+        holder: list[str] = []
+        reset = served_trace.set(holder)
+        try:
+            response = self.get_response(request)
+        finally:
+            served_trace.reset(reset)
+            if token is not None:
+                otel_context.detach(token)
+        response["Job-Id"] = job_id
+        trace_id = holder[0] if holder else incoming.split("-")[1] if parent is not None else ""
+        if trace_id:
+            response["Trace-Id"] = trace_id
+        return response

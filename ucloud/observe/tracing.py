@@ -1,0 +1,161 @@
+"""OpenTelemetry for the kit: this process's tracer and where its spans go.
+
+Spans go to an OTLP collector when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or
+``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) is set, over HTTP/protobuf with the
+exporter's standard variables; otherwise to the recent-spans store the
+admin reads (``ucloud.observe.spanstore``). The provider is made on first
+use in each process (after a fork, too), never at import::
+
+    span = tracer().start_span("files.share", kind=SpanKind.SERVER)
+    traceparent(span.get_span_context())     # "00-4bf9...-00f0...-01"
+    provider().add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))  # tests
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+from ucloud import serving
+from ucloud.observe import spanstore
+from ucloud.settings import ucloud_settings
+
+INSTRUMENTATION_NAME = "ucloud"
+# How often the batch processor hands spans to the store or collector (ms):
+# often enough that the admin shows a request a second after it ended.
+EXPORT_DELAY_MS = 1000
+# Spans waiting for export; past it, new spans are dropped (and logged): a
+# busy process makes thousands of calls a second, two spans each.
+EXPORT_QUEUE = 16384
+EXPORT_BATCH = 2048
+
+_lock = threading.Lock()
+_state: dict[str, Any] = {"pid": 0, "provider": None, "tracer": None}
+
+
+def otlp_configured() -> bool:
+    return bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+
+
+def _exporter() -> SpanExporter:
+    if otlp_configured():
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter()
+    return spanstore.StoreExporter(spanstore.configured_store())
+
+
+def _resource() -> Resource:
+    try:
+        served = ",".join(sorted(serving.served_services()))
+    except Exception:  # misconfigured services: still trace, under a plain name
+        served = "ucloud"
+    name = os.environ.get("OTEL_SERVICE_NAME") or served or "ucloud"
+    return Resource.create(
+        {"service.name": name, "host.name": socket.gethostname(), "process.pid": os.getpid()}
+    )
+
+
+def provider() -> TracerProvider:
+    """This process's tracer provider (made on first use, again after a fork)."""
+    found: TracerProvider | None = _state["provider"]
+    if found is not None and _state["pid"] == os.getpid():
+        return found
+    with _lock:
+        if _state["provider"] is None or _state["pid"] != os.getpid():
+            made = TracerProvider(resource=_resource())
+            made.add_span_processor(
+                BatchSpanProcessor(
+                    _exporter(),
+                    schedule_delay_millis=EXPORT_DELAY_MS,
+                    max_queue_size=EXPORT_QUEUE,
+                    max_export_batch_size=EXPORT_BATCH,
+                )
+            )
+            _instrument(made)
+            _state.update(pid=os.getpid(), provider=made, tracer=made.get_tracer("ucloud"))
+            # Code of the project that traces with the global API nests under
+            # the kit's spans; only the first provider of a process can be
+            # global (a forked child keeps its parent's, which still works).
+            if not isinstance(trace.get_tracer_provider(), TracerProvider):
+                trace.set_tracer_provider(made)
+        return _state["provider"]
+
+
+def tracer() -> trace.Tracer:
+    if _state["pid"] != os.getpid() or _state["tracer"] is None:
+        provider()
+    tracer_: trace.Tracer = _state["tracer"]
+    return tracer_
+
+
+def flush() -> None:
+    """Hand every finished span of this process to its exporter now."""
+    if _state["provider"] is not None and _state["pid"] == os.getpid():
+        _state["provider"].force_flush()
+
+
+def _instrument(made: TracerProvider) -> None:
+    """The library instrumentations ``TRACE_INSTRUMENTATIONS`` names."""
+    for name in ucloud_settings.TRACE_INSTRUMENTATIONS or ():
+        if name == "psycopg":
+            from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+
+            PsycopgInstrumentor().instrument(tracer_provider=made, skip_dep_check=True)
+        elif name == "redis":
+            from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+            RedisInstrumentor().instrument(tracer_provider=made)
+        elif name == "celery":
+            from opentelemetry.instrumentation.celery import CeleryInstrumentor
+
+            CeleryInstrumentor().instrument(tracer_provider=made)
+        else:
+            raise ValueError(f"Unknown TRACE_INSTRUMENTATIONS entry {name!r}")
+
+
+def traceparent(context: SpanContext) -> str:
+    """The W3C ``traceparent`` of a span context ("" when it is not valid)."""
+    if not context.is_valid:
+        return ""
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
+
+
+def current_traceparent() -> str:
+    return traceparent(trace.get_current_span().get_span_context())
+
+
+def parse_traceparent(value: str) -> SpanContext | None:
+    """The remote span context of a ``traceparent``; None when malformed."""
+    parts = value.split("-")
+    if len(parts) != 4 or len(parts[1]) != 32 or len(parts[2]) != 16:
+        return None
+    try:
+        context = SpanContext(
+            trace_id=int(parts[1], 16),
+            span_id=int(parts[2], 16),
+            is_remote=True,
+            trace_flags=TraceFlags(int(parts[3], 16) & 0xFF),
+        )
+    except ValueError:
+        return None
+    return context if context.is_valid else None
+
+
+def remote_parent(value: str) -> Any:
+    """An OpenTelemetry context whose current span is the remote ``value``."""
+    context = parse_traceparent(value)
+    if context is None:
+        return None
+    return trace.set_span_in_context(NonRecordingSpan(context))
