@@ -16,11 +16,14 @@ from django.db.models import Q, QuerySet
 
 from apps.accounts.api import AccountDescriptions
 from apps.files.api import files_events
+from apps.files.documents import FileDocument
 from apps.files.models import File, Share
 from ucloud.client import RPCClient
 from ucloud.databases import atomic
 from ucloud.exceptions import BadRequest, Conflict, Forbidden, NotFound
 from ucloud.pages import keyset_page
+from ucloud.search.searching import search
+from ucloud.search.text import highlight, query_words
 
 
 def file_data(file: File) -> dict[str, Any]:
@@ -71,6 +74,36 @@ def file_create(*, owner: str, path: str, size: int) -> dict[str, Any]:
 def file_browse(*, username: str, items_per_page: int, next: str | None = None) -> dict[str, Any]:
     files = _visible_to(username).prefetch_related("shares")
     return keyset_page(files, items_per_page=items_per_page, next=next, render=file_data)
+
+
+def file_search(
+    *, username: str, query: str, items_per_page: int, next: str | None = None
+) -> dict[str, Any]:
+    """A ranked page of the files ``username`` may see whose path has the
+    words of ``query``. The index filters on readers; the page is then read
+    from the database with the same visibility rule, so an index that lags
+    behind (a file just deleted) never shows what the caller may not see."""
+    offset = _offset(next)
+    found = search(
+        FileDocument, query, filters={"readers": username}, size=items_per_page, offset=offset
+    )
+    ids = [int(hit.id) for hit in found.hits]
+    files = {
+        file.id: file
+        for file in _visible_to(username).prefetch_related("shares").filter(id__in=ids)
+    }
+    words = query_words(query)
+    items = [
+        {"file": file_data(file), "score": hit.score, "highlight": highlight(file.path, words)}
+        for hit in found.hits
+        if (file := files.get(int(hit.id))) is not None
+    ]
+    return {"items": items, "next": str(offset + items_per_page) if found.more else None}
+
+
+def _offset(token: str | None) -> int:
+    # BrowseRequest admits digits only; a page token here is an offset.
+    return int(token) if token else 0
 
 
 def file_retrieve(*, username: str, id: int) -> dict[str, Any]:
