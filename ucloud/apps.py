@@ -1,6 +1,6 @@
 """The kit's own app config: registers the system checks, the Celery tasks,
-the relay's after-commit hook, the stream consumers of worker processes and
-the workers' heartbeat."""
+the relay's after-commit hook, the stream consumers of worker processes,
+the workers' heartbeat and the audit of failed admin logins."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ class UcloudConfig(AppConfig):
 
     def ready(self) -> None:
         from ucloud import checks, secret_settings  # noqa: F401  (registration on import)
+        from ucloud.audit import middleware  # noqa: F401  (records failed admin logins)
         from ucloud.events import outbox, relay, tasks, worker  # noqa: F401
         from ucloud.heartbeat import celery  # noqa: F401  (connects the worker heartbeat)
         from ucloud.locks import checks as lock_checks  # noqa: F401

@@ -128,6 +128,8 @@ class Controller(ViewSet):
         user = request.user
         principal = user if isinstance(user, Principal) else GUEST
         headers = request.headers
+        # The pipeline audits this request itself (ucloud.audit.middleware).
+        request._request.ucloud_audited = True  # type: ignore[attr-defined]
         result = execute(
             call,
             data,
@@ -136,5 +138,6 @@ class Controller(ViewSet):
             job_id=headers.get("Job-Id") or new_job_id(),
             caused_by=headers.get("Caused-By"),
             client_address=client_address(request),
+            user_agent=headers.get("User-Agent"),
         )
         return Response(result, status=call.http.success_status)

@@ -81,6 +81,7 @@ def execute(
     job_id: str,
     caused_by: str | None = None,
     client_address: str | None = None,
+    user_agent: str | None = None,
 ) -> Any:
     """Run ``call`` for ``principal``; return response data or raise ``RPCException``."""
     started = time.perf_counter()
@@ -102,13 +103,16 @@ def execute(
             raise
         raise error from exc
     finally:
-        if call.audit:
-            audit.record(
-                call_name=call.full_name,
-                principal=principal,
+        # Audited calls and refusals (401, 403), on every transport.
+        if audit.is_audited(call, status):
+            audit.record_call(
+                call,
+                principal,
                 status=status,
                 duration_ms=(time.perf_counter() - started) * 1000,
                 job_id=job_id,
                 caused_by=caused_by,
                 request=data,
+                client_address=client_address,
+                user_agent=user_agent,
             )

@@ -44,7 +44,7 @@ from ucloud.tokens import (
     mint_service_token,
 )
 
-SERVICES = ("accounts", "files", "notifications")
+SERVICES = ("accounts", "audit", "files", "notifications")
 PASSWORD = "a-long-enough-password"
 
 

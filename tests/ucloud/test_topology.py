@@ -54,7 +54,9 @@ def test_malformed_service_url_entry_is_improperly_configured(entry):
 
 def test_every_installed_service_is_served_by_default():
     with override_settings(UCLOUD={}):
-        assert topology.served_services() == frozenset({"accounts", "files", "notifications"})
+        assert topology.served_services() == frozenset(
+            {"accounts", "files", "notifications", "audit"}
+        )
         assert topology.is_served("accounts")
 
 

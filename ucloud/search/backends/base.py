@@ -89,6 +89,9 @@ class SearchBackend(abc.ABC):
     def refresh(self, spec: IndexSpec) -> None:
         """Make what was written visible to searches (Elasticsearch refreshes
         every second by itself; databases need nothing)."""
+        return
 
     def ping(self) -> None:
-        """Raise unless the engine answers (``SearchUnavailable``)."""
+        """Raise unless the engine answers (``SearchUnavailable``); a
+        database backend's engine is the database, checked by ``/status``."""
+        return

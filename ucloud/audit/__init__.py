@@ -1,0 +1,17 @@
+"""The audit trail: records of audited and refused calls, produced as events.
+
+``records`` builds them (``redaction`` masks secrets), ``producer`` sends
+them from a background thread onto the kit's ``ucloud.audit`` stream
+(``stream``), ``middleware`` covers refusals outside the call pipeline; the
+``audit`` service (``apps/audit``) stores and serves them::
+
+    from ucloud import audit
+    audit.record_call(call, principal, status=403, duration_ms=0.4, job_id=..., ...)
+"""
+
+from __future__ import annotations
+
+from ucloud.audit.records import REFUSALS, is_audited, record, record_call
+from ucloud.audit.redaction import redact
+
+__all__ = ["REFUSALS", "is_audited", "record", "record_call", "redact"]
