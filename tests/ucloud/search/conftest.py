@@ -31,11 +31,6 @@ from ucloud.search.indexing import reindex
 from ucloud.search.query import SearchResult
 from ucloud.search.searching import search
 
-try:
-    import osmem_server
-except ImportError:  # a failure in CI (requirements-dev pins it), a skip elsewhere
-    osmem_server = None
-
 ENGINES = ["database", "postgresql", "osmem", "elasticsearch"]
 
 
@@ -62,14 +57,6 @@ def elasticsearch_settings(url: str, *, plain: bool, prefix: str = "") -> dict[s
         "ELASTICSEARCH_PLAIN_JSON": plain,
         "SEARCH_INDEX_PREFIX": prefix,
     }
-
-
-@pytest.fixture
-def osmem_url(request: pytest.FixtureRequest) -> str:
-    """A fresh clone of the session's osmem-server (the package's pytest plugin)."""
-    require(osmem_server is not None, "osmem-server (pip install -r requirements-dev.txt)")
-    clone = request.getfixturevalue("osmem_clone")
-    return str(clone.url)
 
 
 @pytest.fixture(params=ENGINES)
