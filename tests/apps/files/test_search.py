@@ -132,9 +132,13 @@ def test_a_moved_or_deleted_file_is_found_by_what_it_is_now(client):
 
 
 def test_a_rolled_back_transaction_indexes_nothing(client):
-    with pytest.raises(RuntimeError), transaction.atomic(using=alias_for("files")):
-        create("alice", "/reports/secret-budget.pdf")
-        raise RuntimeError("rolled back")
+    def create_then_fail() -> None:
+        with transaction.atomic(using=alias_for("files")):
+            create("alice", "/reports/secret-budget.pdf")
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        create_then_fail()
 
     assert found(search(client, "alice", {"query": "secret"})) == []
     assert not SearchEntry.objects.filter(words__contains="secret").exists()
