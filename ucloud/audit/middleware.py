@@ -31,13 +31,13 @@ from ucloud.roles import Role
 
 
 def call_of(request: HttpRequest) -> CallDescription | None:
-    """The call served at the request's route, when a controller serves it."""
+    """The call served at the request's route and method, when a controller
+    serves it (``ucloud.routes`` gives each route view its calls)."""
     match = getattr(request, "resolver_match", None)
-    view = getattr(getattr(match, "func", None), "cls", None)
-    call_for = getattr(view, "call_for", None)
-    if call_for is None:
-        return None
-    found = call_for(view, request.method)
+    initkwargs = getattr(getattr(match, "func", None), "initkwargs", None) or {}
+    calls = initkwargs.get("ucloud_calls") or {}
+    method = (request.method or "").lower()
+    found = calls.get("get" if method == "head" else method)
     return found if isinstance(found, CallDescription) else None
 
 
