@@ -119,7 +119,7 @@ DEFAULTS: dict[str, Any] = {
     # each one in the audited request (tests).
     "AUDIT_IN_BACKGROUND": True,
     # Seconds between two flushes of the records buffered in a process.
-    "AUDIT_FLUSH_INTERVAL": 0.2,
+    "AUDIT_FLUSH_INTERVAL": 0.5,
     # Records a process keeps while its database is unreachable; past it the
     # oldest are dropped (and counted in the log).
     "AUDIT_BUFFER_LIMIT": 10_000,

@@ -23,7 +23,7 @@ import os
 import threading
 from typing import Any
 
-from django.db import close_old_connections, connections
+from django.db import close_old_connections, connections, transaction
 
 from ucloud.audit.stream import audit_records
 from ucloud.settings import ucloud_settings
@@ -107,9 +107,21 @@ class AuditBuffer:
 
 
 def produce(alias: str, records: list[dict[str, Any]]) -> None:
-    """The records onto the audit stream through ``alias``'s outbox (commits
-    on its own unless a transaction is open there)."""
-    audit_records.produce_many(records, using=alias)
+    """The records onto the audit stream through ``alias``'s outbox, in a
+    transaction of their own (or the caller's, when one is open there).
+
+    On PostgreSQL that transaction commits without waiting for the disk
+    (``synchronous_commit = off``): the records are already ones a crashed
+    process may lose, and the flush must not cost the process a disk wait.
+    """
+    connection = connections[alias]
+    # Never for a caller's open transaction: its own commit must stay durable.
+    own = not connection.in_atomic_block
+    with transaction.atomic(using=alias):
+        if own and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        audit_records.produce_many(records, using=alias)
 
 
 buffer = AuditBuffer()
