@@ -25,6 +25,12 @@ PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture(autouse=True)
+def database_store(settings) -> None:
+    """The table store, whatever ELASTICSEARCH_URL says (test_stores covers both)."""
+    settings.UCLOUD = {**settings.UCLOUD, "AUDIT_STORE": "database"}
+
+
+@pytest.fixture(autouse=True)
 def users(fresh_throttles) -> None:
     user_create(username="alice", password=PASSWORD, role="USER")
     user_create(username="root", password=PASSWORD, role="ADMIN")

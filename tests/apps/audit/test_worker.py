@@ -43,7 +43,12 @@ def units(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess, Worker
     try:
         with scratch_database(tmp_path) as url:
             env = base_environment(url, secrets.token_urlsafe(40))
-            env.update(CELERY_BROKER_URL=redis.url, UCLOUD_AUDIT_IN_BACKGROUND="true")
+            env.update(
+                CELERY_BROKER_URL=redis.url,
+                UCLOUD_AUDIT_IN_BACKGROUND="true",
+                # With ELASTICSEARCH_URL set the trail is stored there: indices of its own.
+                UCLOUD_SEARCH_INDEX_PREFIX=f"e2e-{secrets.token_hex(4)}-",
+            )
             prepare_database(env, admin=ADMIN, password=PASSWORD)
             # Each unit finds the other's services through its URL; the back
             # unit's port is known once its socket is open, so it starts first.

@@ -73,8 +73,9 @@ def test_status_lists_the_indices_their_counts_and_the_lag(engine):
 
     found = status(FileDocument)
 
-    assert (found.alias, found.service, found.error) == ("files", "files", "")
-    assert [(info.documents, info.aliases) for info in found.indices] == [(1, ("files",))]
+    alias = spec_of(FileDocument).alias  # "files", with the run's prefix
+    assert (found.alias, found.service, found.error) == (alias, "files", "")
+    assert [(info.documents, info.aliases) for info in found.indices] == [(1, (alias,))]
     assert found.lag == 0
 
 
