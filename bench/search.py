@@ -219,7 +219,7 @@ def measure_searching(world: World) -> dict[str, Any]:
 
         def bare(user: str, query: str) -> Any:
             words = query_words(query)
-            parameters = {
+            parameters: dict[str, Any] = {
                 "text": " ".join(words), "tsquery": tsquery(words), "alias": spec.alias,
                 "initial": initial_index(spec), "filters": f'{{"readers": ["{user}"]}}',
                 "limit": 51, "offset": 0,
@@ -229,7 +229,8 @@ def measure_searching(world: World) -> dict[str, Any]:
                 return cursor.fetchall()
 
         hits = [len(kit(user, query)["items"]) for user, query in cases[:50]]
-        kit_ms, bare_ms = [], []
+        kit_ms: list[float] = []
+        bare_ms: list[float] = []
         for index, (user, query) in enumerate(cases):
             pair = [(kit_ms, kit), (bare_ms, bare)]
             for times, fn in pair if index % 2 == 0 else reversed(pair):
