@@ -10,6 +10,7 @@ from apps.files.documents import FileDocument
 from apps.files.models import File, Share
 from ucloud.search.documents import spec_of
 from ucloud.search.query import MAX_WINDOW
+from ucloud.search.searching import search
 
 
 def make(owner: str, path: str, *, shared_with: tuple[str, ...] = ()) -> int:
@@ -174,3 +175,11 @@ def test_nothing_is_served_past_the_window(engine, offset):
     engine.index([make("alice", "/budget.txt")])
 
     assert engine.search("budget", reader="alice", offset=offset).hits == []
+
+
+def test_without_filters_every_document_with_the_words_is_found(engine):
+    engine.index([make("alice", "/a/budget.txt"), make("bob", "/b/budget.txt")])
+
+    result = search(FileDocument, "budget")
+
+    assert sorted(hit.source["path"] for hit in result.hits) == ["/a/budget.txt", "/b/budget.txt"]

@@ -2,9 +2,11 @@
 
 Rows of ``SearchEntry`` carry ``to_tsvector('simple', words)`` (GIN
 indexed); a query is every word as a prefix (``'q3':* & 'budget':*``),
-filters are JSON containment on the keywords (GIN, ``jsonb_path_ops``), and
-hits rank by ``ts_rank`` plus the trigram similarity (``pg_trgm``) of the
-words to the query, so a short path that is mostly the query comes first::
+filters are JSON containment on the keywords (GIN, ``jsonb_path_ops``),
+which select the rows first when there are any (a reader's documents: the
+cost follows what the reader may see, not the whole index), and hits rank
+by ``ts_rank`` plus the trigram similarity (``pg_trgm``) of the words to
+the query, so a short path that is mostly the query comes first::
 
     backend = PostgreSQLBackend("files")
     backend.search(spec, SearchQuery(words=["q3", "budget"], filters={"readers": "alice"}))
@@ -35,15 +37,24 @@ ON CONFLICT (index, doc_id) DO UPDATE SET
 """
 
 # The alias is resolved in the same statement (one round trip per search).
-SEARCH = """
+# With filters (a reader, say) the rows they select are read first (GIN on
+# the keywords) and the words matched on each: ts_match_vq is @@ in a form
+# the planner cannot send to the words' index, whose prefix matches would
+# otherwise collect every document of every reader beginning with "q3".
+# Without filters the words' index is the way in.
+SEARCH_TEMPLATE = """
 SELECT doc_id, body, ts_rank(vector, query) + similarity(words, %(text)s) AS score
 FROM ucloud_searchentry, to_tsquery('simple', %(tsquery)s) AS query
 WHERE index = COALESCE(
         (SELECT a.index FROM ucloud_searchalias a WHERE a.name = %(alias)s), %(initial)s)
-    AND vector @@ query AND keywords @> %(filters)s::jsonb
+    AND {match}
 ORDER BY score DESC, doc_id
 LIMIT %(limit)s OFFSET %(offset)s
 """
+SEARCH = SEARCH_TEMPLATE.format(
+    match="keywords @> %(filters)s::jsonb AND ts_match_vq(vector, query)"
+)
+SEARCH_UNFILTERED = SEARCH_TEMPLATE.format(match="vector @@ query")
 
 
 def tsquery(words: Sequence[str]) -> str:
@@ -79,8 +90,9 @@ class PostgreSQLBackend(DatabaseBackend):
             "limit": query.size + 1,
             "offset": query.offset,
         }
+        statement = SEARCH if query.filters else SEARCH_UNFILTERED
         with connections[self.using].cursor() as cursor:
-            cursor.execute(SEARCH, parameters)
+            cursor.execute(statement, parameters)
             rows = cursor.fetchall()
         hits = [
             # Django reads jsonb as text (its JSONField decodes it itself).
