@@ -51,6 +51,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--skip-events", action="store_true", help="skip the event and lock benchmarks"
     )
+    parser.add_argument(
+        "--skip-search", action="store_true", help="skip the search and audit benchmarks"
+    )
     return parser.parse_args(argv)
 
 
@@ -88,6 +91,38 @@ def measure_events_and_locks(postgres_url: str | None) -> dict[str, Any]:
     figures["gateway_p50_added_ms"] = gateway_figures["gateway_p50_added_ms"]
     figures["details_gateway"] = gateway_figures
     return figures
+
+
+def measure_search_and_audit(world: World) -> dict[str, Any]:
+    """Indexing against helpers.bulk, files.search against its SQL, audit on/off."""
+    from bench import audit, search
+
+    print("search: kit batched indexing vs helpers.bulk (osmem-server) ...", flush=True)
+    indexing = search.measure_indexing(world)
+    print("search: files.search over 100,000 files (PostgreSQL) vs its bare SQL ...", flush=True)
+    searching = search.measure_searching(world)
+    print("audit: files.create with the audit trail on vs off ...", flush=True)
+    trail = audit.measure(world)
+    return {
+        "index_ratio": indexing["index_ratio"],
+        "search_p50_ms": searching.get("search_p50_ms"),
+        "search_vs_sql_ratio": searching.get("search_vs_sql_ratio"),
+        "audit_overhead_ratio": trail["audit_overhead_ratio"],
+        "details_search": {"indexing": indexing, "searching": searching},
+        "details_audit": trail,
+    }
+
+
+def render_search(results: dict[str, Any]) -> str:
+    rows = [
+        ("index_ratio", ">= 0.8"),
+        ("search_p50_ms", "<= 20"),
+        ("search_vs_sql_ratio", ""),
+        ("audit_overhead_ratio", ">= 0.95"),
+    ]
+    lines = [f"{'search, audit':<28}{'value':>10}  target"]
+    lines += [f"{key:<28}{results[key]!s:>10}  {target}" for key, target in rows]
+    return "\n".join(lines)
 
 
 def _postgres_server() -> str | None:
@@ -381,6 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     world = prepare()
     try:
         results = compose(measure_all(world, args), world)
+        if not args.skip_search:
+            results.update(measure_search_and_audit(world))
     finally:
         world.cleanup()
     results["environment"]["load_average_before"] = load_before
@@ -391,6 +428,9 @@ def main(argv: list[str] | None = None) -> int:
     args.output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print()
     print(render(results))
+    if not args.skip_search:
+        print()
+        print(render_search(results))
     if not args.skip_events:
         print()
         print(render_events(results))

@@ -33,7 +33,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 
 # The services of this project; each gets a database alias named after its
 # label (the package's last name), see DATABASES.
-SERVICE_APPS = ["apps.accounts", "apps.files", "apps.notifications"]
+SERVICE_APPS = ["apps.accounts", "apps.files", "apps.notifications", "apps.audit"]
 
 INSTALLED_APPS = [
     # django.contrib.admin with the kit's site: this unit's models, and the
@@ -52,6 +52,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it sees every answer, and audits the 401s and 403s that no
+    # call's pipeline audited (README, "Audit trail").
+    "ucloud.audit.middleware.RefusalAuditMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -142,6 +145,9 @@ SPECTACULAR_SETTINGS = {
 REDIS_URL = env.str("REDIS_URL", default="") or None
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or None
 ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="") or None
+# django-elasticsearch-dsl is used for its Document classes only: indexing
+# follows each service's events, never model signals (ucloud.search).
+ELASTICSEARCH_DSL_AUTOSYNC = False
 
 UCLOUD = {
     "SERVICES": parse_services(env.str("UCLOUD_SERVICES", default="")),
@@ -162,6 +168,13 @@ UCLOUD = {
     # Prometheus metrics and OpenTelemetry spans (see README, "Inspecting").
     "METRICS": env.bool("UCLOUD_METRICS", default=True),
     "TRACING": env.bool("UCLOUD_TRACING", default=True),
+    # Text search: Elasticsearch when set, else the database (README, "Search").
+    "ELASTICSEARCH_URL": ELASTICSEARCH_URL,
+    # OpenSearch and other compatible servers want plain application/json.
+    "ELASTICSEARCH_PLAIN_JSON": env.bool("ELASTICSEARCH_PLAIN_JSON", default=False),
+    "SEARCH_INDEX_PREFIX": env.str("UCLOUD_SEARCH_INDEX_PREFIX", default=""),
+    # Days audit records are kept (README, "Audit trail").
+    "AUDIT_RETENTION": env.int("UCLOUD_AUDIT_RETENTION_DAYS", default=180),
 }
 
 LOGGING = {
@@ -209,5 +222,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.prune_read",
         "schedule": 3600.0,
         "options": {"queue": "ucloud.notifications"},
+    },
+    # Audit records past UCLOUD_AUDIT_RETENTION_DAYS, once a day.
+    "audit.prune": {
+        "task": "audit.prune",
+        "schedule": 86400.0,
+        "options": {"queue": "ucloud.audit"},
     },
 }

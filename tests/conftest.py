@@ -7,6 +7,7 @@ it is skipped with the reason.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Iterator
 
@@ -36,6 +37,17 @@ def redis_url() -> str:
         ok = False
     require(ok, f"Redis at {url}")
     return url
+
+
+@pytest.fixture
+def osmem_url(request: pytest.FixtureRequest) -> str:
+    """The URL of a fresh clone of the session's ``osmem-server`` (an
+    in-memory server speaking the Elasticsearch API; its package's pytest
+    plugin starts it). Clients need plain JSON (``ELASTICSEARCH_PLAIN_JSON``)."""
+    available = importlib.util.find_spec("osmem_server") is not None  # requirements-dev.txt
+    require(available, "osmem-server (pip install -r requirements-dev.txt)")
+    clone = request.getfixturevalue("osmem_clone")
+    return str(clone.url)
 
 
 def clear_throttles() -> None:

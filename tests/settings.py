@@ -18,3 +18,11 @@ if SECRET_KEY == DEVELOPMENT_SECRET_KEY:
 # guards real deployments, yet no proof takes a lock. tests/ucloud/test_locks
 # calls the check itself.
 SILENCED_SYSTEM_CHECKS = ["ucloud.E020"]
+
+# Audit records are produced in the audited call's thread, so that a test
+# sees them at once (and in its transaction); the processes the end-to-end
+# tests start produce them in the background, as deployments do.
+UCLOUD = {
+    **UCLOUD,  # noqa: F405
+    "AUDIT_IN_BACKGROUND": env.bool("UCLOUD_AUDIT_IN_BACKGROUND", default=False),  # noqa: F405
+}

@@ -1,6 +1,7 @@
 """The kit's own app config: registers the system checks, the Celery tasks,
 the relay's after-commit hook, the stream consumers of worker processes,
-the workers' heartbeat and the observers (metrics, traces)."""
+the workers' heartbeat, the observers (metrics, traces) and the audit of
+failed admin logins."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ class UcloudConfig(AppConfig):
     verbose_name = "ucloud kit"
 
     def ready(self) -> None:
-        from ucloud import checks, secret_settings  # noqa: F401  (registration on import)
+        from ucloud import audit, checks, secret_settings  # noqa: F401  (registration on import)
+        from ucloud.audit import middleware  # noqa: F401  (records failed admin logins)
         from ucloud.events import outbox, relay, tasks, worker  # noqa: F401
         from ucloud.heartbeat import celery  # noqa: F401  (connects the worker heartbeat)
         from ucloud.locks import checks as lock_checks  # noqa: F401
@@ -21,3 +23,4 @@ class UcloudConfig(AppConfig):
         outbox.set_after_commit(relay.relay_after_commit)
         worker.connect_signals()
         install.install()
+        audit.install()

@@ -10,7 +10,8 @@ OK when the alias of every served service answers; when the served services
 use more than one alias, ``aliases`` details each of them. ``events`` (with
 an events Redis) reports the Redis of the streams and, per consumer group
 served here and stream, what is pending and lagging (lag is information,
-not a failure)::
+not a failure). ``search`` (with ``ELASTICSEARCH_URL``) reports the search
+engine, up or not and its latency, as information too (``ucloud.search.health``)::
 
     {"status": "ok", "services": ["accounts", "files"],
      "dependencies": {"database": {"ok": true}, "redis": {"ok": true}}}
@@ -18,6 +19,7 @@ not a failure)::
                  "files": {"ok": false, "error": "OperationalError"}}}
     "events": {"ok": true, "groups": {"notifications": {"files.events":
                {"consumers": 2, "pending": 0, "lag": 0, "oldest_age_s": null, ...}}}}
+    "search": {"ok": true, "backend": "elasticsearch", "latency_ms": 1.8}
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from ucloud.events.lag import group_lags
 from ucloud.events.relay import events_eager
 from ucloud.events.tasks import services_with_event_tables
 from ucloud.rpc.error_mapping import error_response
+from ucloud.search.health import check_search
 from ucloud.service import DATABASE, REDIS
 from ucloud.settings import ucloud_settings
 
@@ -135,6 +138,10 @@ def status_report() -> tuple[dict[str, Any], bool]:
     if uses_events(served):
         dependencies["events"] = check_events(served)
     healthy = all(dep["ok"] for dep in dependencies.values())
+    # Reported, never a reason to be unready (ucloud.search.health).
+    search = check_search()
+    if search is not None:
+        dependencies["search"] = search
     body = {
         "status": "ok" if healthy else "unavailable",
         "services": sorted(serving.served_services()),

@@ -17,6 +17,9 @@ from django.db import models
 # The fence table of distributed locks lives with the locks; the app is this one.
 from ucloud.locks.models import LockFence  # noqa: F401
 
+# So are the tables of the database search backends.
+from ucloud.search.models import SearchAlias, SearchEntry  # noqa: F401
+
 
 class OutboxEvent(models.Model):
     """An event produced in the same transaction as the state change it tells of."""

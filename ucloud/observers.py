@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from ucloud.auth.principal import Principal
     from ucloud.contracts.calls import CallDescription
     from ucloud.events.streams import Event
 
@@ -83,9 +84,32 @@ class LockObserver(Protocol):
         """A holder found its lock gone when renewing or releasing it."""
 
 
+class AuditTrail(Protocol):
+    """Where the pipeline reports audited and refused calls (``ucloud.audit``)."""
+
+    def is_audited(self, call: CallDescription, status: int) -> bool: ...
+
+    def record_call(
+        self,
+        call: CallDescription,
+        principal: Principal,
+        *,
+        status: int,
+        duration_ms: float,
+        job_id: str,
+        caused_by: str | None,
+        request: Any,
+        client_address: str | None = None,
+        user_agent: str | None = None,
+    ) -> None: ...
+
+
 calls: CallObserver | None = None
 events: EventObserver | None = None
 locks: LockObserver | None = None
+# Installed by ucloud.audit (in the kit's ready()); the pipeline records
+# through it, so that the RPC core does not import the audit machinery.
+audit: AuditTrail | None = None
 
 
 def install(
@@ -96,3 +120,8 @@ def install(
 ) -> None:
     """Replace the observers (None switches one off)."""
     globals().update(calls=calls, events=events, locks=locks)
+
+
+def install_audit(trail: AuditTrail | None) -> None:
+    """Set the audit trail the pipeline records to (None: no trail)."""
+    globals().update(audit=trail)

@@ -34,7 +34,7 @@ class Service(AppConfig):
     # Dependencies the service uses; /status checks each of them.
     features: ClassVar[tuple[str, ...]] = (DATABASE,)
     # Modules of the service the kit imports at start-up, when present.
-    autodiscover: ClassVar[tuple[str, ...]] = ("api", "rpc", "processors")
+    autodiscover: ClassVar[tuple[str, ...]] = ("api", "rpc", "processors", "documents")
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)

@@ -106,6 +106,39 @@ DEFAULTS: dict[str, Any] = {
     # "last 5 minutes"), and the window itself.
     "METRICS_SNAPSHOT_INTERVAL": 10.0,
     "METRICS_WINDOW": 300.0,
+    # Text search (ucloud.search): "elasticsearch", "postgresql" or
+    # "database"; None picks Elasticsearch when ELASTICSEARCH_URL is set, else
+    # PostgreSQL full text when the service's database is PostgreSQL, else a
+    # plain filter (SQLite).
+    "SEARCH_BACKEND": None,
+    "ELASTICSEARCH_URL": None,
+    # Send plain application/json instead of the elasticsearch 9 client's
+    # compatibility media type (OpenSearch and other compatible servers).
+    "ELASTICSEARCH_PLAIN_JSON": False,
+    # Seconds before an Elasticsearch request gives up.
+    "ELASTICSEARCH_TIMEOUT": 10.0,
+    # Prepended to every index and alias name (one cluster, several projects).
+    "SEARCH_INDEX_PREFIX": "",
+    # A rebuild also re-indexes the objects of events produced this many
+    # seconds before it started (transactions still open when it began).
+    "SEARCH_REBUILD_MARGIN": 60.0,
+    # Audit trail (ucloud.audit): records of audited and refused calls.
+    "AUDIT": True,
+    # Days an audit record is kept (pruned daily).
+    "AUDIT_RETENTION": 180,
+    # Where the audit service stores records: "database" or "elasticsearch";
+    # None: Elasticsearch when ELASTICSEARCH_URL is set, else the database.
+    "AUDIT_STORE": None,
+    # Records are produced by a background thread in batches; False produces
+    # each one in the audited request (tests).
+    "AUDIT_IN_BACKGROUND": True,
+    # Seconds between two flushes of the records buffered in a process.
+    "AUDIT_FLUSH_INTERVAL": 0.5,
+    # Records a process keeps while its database is unreachable; past it the
+    # oldest are dropped (and counted in the log).
+    "AUDIT_BUFFER_LIMIT": 10_000,
+    # A request body larger than this (bytes of JSON) is recorded as its size.
+    "AUDIT_MAX_REQUEST_BYTES": 16_384,
 }
 
 

@@ -16,6 +16,7 @@ from ucloud.contracts.bindings import (
     http_create,
     http_delete,
     http_retrieve,
+    http_search,
     http_update,
 )
 from ucloud.contracts.calls import CallDescriptionContainer, Empty, call
@@ -23,6 +24,7 @@ from ucloud.contracts.errors import Conflict, Forbidden, NotFound
 from ucloud.contracts.pages import BrowseRequest, page_of
 from ucloud.contracts.roles import Access, Roles
 from ucloud.events.streams import EventStream
+from ucloud.search.text import query_words
 
 MAX_PATH_LENGTH = 4096
 # One or more "/segment"; a segment has no "/" or NUL and is not "." or "..".
@@ -81,6 +83,26 @@ class ShareFileRequest(FileIdRequest):
     username = serializers.CharField(max_length=150)
 
 
+MAX_QUERY_LENGTH = 200
+
+
+class SearchFilesRequest(BrowseRequest):
+    query = serializers.CharField(max_length=MAX_QUERY_LENGTH)
+
+    def validate_query(self, value: str) -> str:
+        if not query_words(value):
+            raise serializers.ValidationError("The query has no words (letters or digits).")
+        return value
+
+
+class FileSearchHit(serializers.Serializer):
+    file = File()
+    # Higher is better; comparable within one answer only.
+    score = serializers.FloatField()
+    # The path as HTML, the words the query matched in <em>.
+    highlight = serializers.CharField()
+
+
 UNKNOWN_FILE = NotFound.declare(
     "unknown_file", "No file with this id that the caller owns or that is shared with the caller."
 )
@@ -110,6 +132,15 @@ class FileDescriptions(CallDescriptionContainer):
         access=Access.READ,
         http=http_browse(),
         summary="Browse the caller's own files and files shared with the caller",
+    )
+    search = call(
+        request=SearchFilesRequest,
+        response=page_of(FileSearchHit),
+        roles=Roles.END_USER,
+        access=Access.READ,
+        http=http_search(),
+        summary="Search the caller's own files and files shared with the caller by the words "
+        "of their paths, best match first",
     )
     retrieve = call(
         request=FileIdRequest,

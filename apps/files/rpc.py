@@ -19,6 +19,10 @@ class FileController(Controller):
     def browse(self, ctx: CallContext) -> dict[str, Any]:
         return services.file_browse(username=ctx.principal.username, **ctx.request)
 
+    @implement(FileDescriptions.search)
+    def search(self, ctx: CallContext) -> dict[str, Any]:
+        return services.file_search(username=ctx.principal.username, **ctx.request)
+
     @implement(FileDescriptions.retrieve)
     def retrieve(self, ctx: CallContext) -> dict[str, Any]:
         return services.file_retrieve(username=ctx.principal.username, **ctx.request)

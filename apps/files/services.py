@@ -19,11 +19,14 @@ from django.db.models import Q, QuerySet
 
 from apps.accounts.api import AccountDescriptions
 from apps.files.api import files_events
+from apps.files.documents import FileDocument
 from apps.files.models import File, Share
 from ucloud.contracts.errors import BadRequest, Conflict, Forbidden, NotFound
 from ucloud.contracts.pages import keyset_page
 from ucloud.databases import atomic
 from ucloud.rpc.client import RPCClient
+from ucloud.search.searching import search
+from ucloud.search.text import highlight, query_words
 
 
 def file_data(file: File, shared_with: list[str]) -> dict[str, Any]:
@@ -50,6 +53,11 @@ def _visible_to(username: str) -> QuerySet[File]:
 
 
 _COLUMNS = ("id", "path", "size", "owner", "created_at")
+
+
+def _may_see(file: File, username: str) -> bool:
+    """``_visible_to`` for one file whose shares are prefetched."""
+    return file.owner == username or any(s.username == username for s in file.shares.all())
 
 
 def _file_and_shares(id: int) -> tuple[File, list[str]] | None:
@@ -125,6 +133,39 @@ def file_create(*, owner: str, path: str, size: int) -> dict[str, Any]:
 def file_browse(*, username: str, items_per_page: int, next: str | None = None) -> dict[str, Any]:
     files = _visible_to(username).prefetch_related("shares")
     return keyset_page(files, items_per_page=items_per_page, next=next, render=_page_item)
+
+
+def file_search(
+    *, username: str, query: str, items_per_page: int, next: str | None = None
+) -> dict[str, Any]:
+    """A ranked page of the files ``username`` may see whose path has the
+    words of ``query``. The index filters on readers; the page is then read
+    from the database with the same visibility rule, so an index that lags
+    behind (a file just deleted) never shows what the caller may not see."""
+    offset = _offset(next)
+    found = search(
+        FileDocument, query, filters={"readers": username}, size=items_per_page, offset=offset
+    )
+    ids = [int(hit.id) for hit in found.hits]
+    rows = File.objects.prefetch_related("shares").filter(id__in=ids)
+    # _visible_to's rule, checked on the page's rows (cheaper than its join).
+    files = {file.id: file for file in rows if _may_see(file, username)}
+    words = query_words(query)
+    items = [
+        {
+            "file": file_data(file, sorted(s.username for s in file.shares.all())),
+            "score": hit.score,
+            "highlight": highlight(file.path, words),
+        }
+        for hit in found.hits
+        if (file := files.get(int(hit.id))) is not None
+    ]
+    return {"items": items, "next": str(offset + items_per_page) if found.more else None}
+
+
+def _offset(token: str | None) -> int:
+    # BrowseRequest admits digits only; a page token here is an offset.
+    return int(token) if token else 0
 
 
 def file_retrieve(*, username: str, id: int) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from django.test import override_settings
 
 from apps.accounts import services as accounts
 from apps.accounts.api import AccountDescriptions as Accounts
+from apps.audit.api import AuditDescriptions as Audit
 from apps.files import services as files
 from apps.files.api import FileDescriptions as Files
 from apps.notifications.api import NotificationDescriptions as Notifications
@@ -254,6 +255,19 @@ CASES: list[Case] = [
     Case(Files.browse, "alice", {"next": None}),
     Case(Files.browse, "alice", {"unknown": "parameter"}),
     *[Case(Files.browse, caller, {}) for caller in ("guest", "expired", "foreign", "files")],
+    # files.search: the index follows the files' events (eagerly, after commit).
+    Case(Files.search, "alice", {"query": "txt"}),
+    Case(Files.search, "bob", {"query": "TXT"}),
+    Case(Files.search, "alice", {"query": "b txt"}),
+    Case(Files.search, "alice", {"query": "txt", "items_per_page": 1}),
+    Case(Files.search, "alice", {"query": "txt", "items_per_page": 1, "next": "1"}),
+    Case(Files.search, "eve", {"query": "txt"}),
+    Case(Files.search, "alice", {"query": "--- ..."}),
+    Case(Files.search, "alice", {"query": ""}),
+    Case(Files.search, "alice", {"query": "txt", "next": "page-two"}),
+    Case(Files.search, "alice", {}),
+    Case(Files.search, "alice_read_only", {"query": "a"}),
+    *[Case(Files.search, caller, {"query": "txt"}) for caller in ("guest", "expired", "files")],
     # files.retrieve
     Case(Files.retrieve, "alice", _id("a")),
     Case(Files.retrieve, "bob", _id("b")),
@@ -303,4 +317,19 @@ CASES: list[Case] = [
     Case(Notifications.mark_read, "alice", {"ids": list(range(1, 1002))}),
     Case(Notifications.mark_read, "alice", {}),
     Case(Notifications.browse, "alice", {"unread_only": "true"}),
+    # audit.browse and audit.search: administrators only; what the filters
+    # match is the same in both runs (the records' times and ids are not).
+    Case(Audit.browse, "admin", {"job_id": "no-such-job"}),
+    Case(Audit.browse, "admin", {"status": "abc"}),
+    Case(Audit.browse, "admin", {"next": "bad"}),
+    Case(
+        Audit.browse,
+        "admin",
+        {"since": "2030-01-01T00:00:00Z", "until": "2020-01-01T00:00:00Z"},
+    ),
+    *[Case(Audit.browse, caller, {}) for caller in ("alice", "guest", "files", "expired")],
+    Case(Audit.search, "admin", {"usernames": ["nobody"], "calls": ["files.*"]}),
+    Case(Audit.search, "admin", {"statuses": [99]}),
+    Case(Audit.search, "admin", {"calls": "files.create"}),
+    *[Case(Audit.search, caller, {}) for caller in ("bob", "guest")],
 ]

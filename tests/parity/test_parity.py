@@ -81,11 +81,11 @@ def test_every_call_answers_the_same_in_one_process_and_over_http(transactional_
 @pytest.mark.parametrize(
     ("caller", "refused_by"),
     [
-        ("expired", {"accounts", "files", "notifications"}),
-        ("garbage", {"accounts", "files", "notifications"}),
+        ("expired", {"accounts", "audit", "files", "notifications"}),
+        ("garbage", {"accounts", "audit", "files", "notifications"}),
         # files' token for accounts; files' token for notifications, passed on by a stranger.
-        ("foreign", {"files", "notifications"}),
-        ("misforwarded", {"accounts", "files"}),
+        ("foreign", {"audit", "files", "notifications"}),
+        ("misforwarded", {"accounts", "audit", "files"}),
     ],
 )
 def test_bad_tokens_are_refused_by_every_call_on_both_transports(

@@ -45,7 +45,7 @@ def test_scenario_passes_with_all_services_in_one_process(
     assert len(seen) > 50
     assert user_lookups(seen) == []
     status, body = api.request("GET", "/status")
-    assert (status, body["services"]) == (200, ["accounts", "files", "notifications"])
+    assert (status, body["services"]) == (200, ["accounts", "audit", "files", "notifications"])
 
 
 def test_scenario_passes_with_every_call_between_services_over_http(

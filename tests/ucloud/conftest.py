@@ -11,6 +11,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -110,8 +111,13 @@ def silent_server() -> Iterator[tuple[str, list[socket.socket]]]:
 
 
 @pytest.fixture
-def audit_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Capture INFO records of ``ucloud.audit``, which does not propagate to root."""
+def audit_log(
+    caplog: pytest.LogCaptureFixture, settings: Any
+) -> Iterator[pytest.LogCaptureFixture]:
+    """Capture INFO records of ``ucloud.audit``, which does not propagate to
+    root. Records are only logged: producing them needs the database
+    (tests of the trail itself live in tests/apps/audit)."""
+    settings.UCLOUD = {**settings.UCLOUD, "AUDIT": False}
     audit_logger = logging.getLogger("ucloud.audit")
     level = audit_logger.level
     audit_logger.setLevel(logging.INFO)

@@ -323,8 +323,8 @@ def test_serving_a_service_that_is_not_installed_is_an_error():
         Error(
             "UCLOUD['SERVICES'] names billing, which is not an installed service.",
             hint=(
-                "Installed services: accounts, files, notifications. Fix UCLOUD_SERVICES (or "
-                "UCLOUD['SERVICES']), or add the service's app to INSTALLED_APPS."
+                "Installed services: accounts, audit, files, notifications. Fix UCLOUD_SERVICES "
+                "(or UCLOUD['SERVICES']), or add the service's app to INSTALLED_APPS."
             ),
             id="ucloud.E005",
         )

@@ -12,7 +12,14 @@ from apps.files.api import File
 from ucloud.lockfile import compare, describe_contracts
 from ucloud.lockfile.store import Lockfile
 
-FILE_CALLS = ["files.browse", "files.create", "files.move", "files.retrieve", "files.share"]
+FILE_CALLS = [
+    "files.browse",
+    "files.create",
+    "files.move",
+    "files.retrieve",
+    "files.search",
+    "files.share",
+]
 
 
 @pytest.fixture
@@ -59,7 +66,7 @@ def test_a_removed_response_field_fails_naming_the_call_the_field_and_the_rule(
         run("--check", lockfile=lockfile)
 
     message = str(failed.value)
-    assert "5 breaking change(s) not accepted" in message
+    assert "6 breaking change(s) not accepted" in message
     assert (
         "files.retrieve: response field `size`: removed [response-field-removed, breaking]"
         in message

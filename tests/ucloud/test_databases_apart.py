@@ -32,7 +32,14 @@ USER_APP_TABLES = {
     "django_session",
     "django_admin_log",
 }
-KIT_TABLES = {"ucloud_outboxevent", "ucloud_inboxentry", "ucloud_deadletter", "ucloud_lock_fences"}
+KIT_TABLES = {
+    "ucloud_outboxevent",
+    "ucloud_inboxentry",
+    "ucloud_deadletter",
+    "ucloud_lock_fences",
+    "ucloud_searchentry",
+    "ucloud_searchalias",
+}
 
 # Runs in a fresh process with the split DATABASES; only the public HTTP API.
 CREATE_A_FILE = """
@@ -184,16 +191,24 @@ def test_a_file_and_its_notification_land_in_their_services_databases(service_da
     assert rows(accounts, "SELECT username FROM accounts_user") == [("alice",)]
     assert rows(files, "SELECT owner, path FROM files_file") == [("alice", "/reports/q3.pdf")]
     # The event was written with the file, in files' outbox, and relayed from there.
-    assert rows(files, "SELECT stream, relayed_at IS NOT NULL FROM ucloud_outboxevent") == [
-        ("files.events", True)
-    ]
-    assert rows(accounts, "SELECT count(*) FROM ucloud_outboxevent") == [(0,)]
+    events = "SELECT stream, relayed_at IS NOT NULL FROM ucloud_outboxevent WHERE stream = %s"
+    assert rows(files, events % "'files.events'") == [("files.events", True)]
+    assert rows(accounts, events % "'files.events'") == []
+    # Each unit's audit records (the login, the create) went into its own outbox.
+    audit = "SELECT payload->>'call' FROM ucloud_outboxevent WHERE stream = 'ucloud.audit'"
+    assert (rows(accounts, audit), rows(files, audit)) == (
+        [("accounts.login",)],
+        [("files.create",)],
+    )
     # Its effect and the inbox entry committed together in notifications' database.
     assert rows(notifications, "SELECT username, type FROM notifications_notification") == [
         ("alice", "file_created")
     ]
     assert rows(notifications, "SELECT count(*) FROM ucloud_inboxentry") == [(1,)]
-    assert rows(files, "SELECT count(*) FROM ucloud_inboxentry") == [(0,)]
+    # files' own group indexed the file for search, in files' database.
+    indexed = "SELECT count(*) FROM ucloud_inboxentry WHERE consumer LIKE 'files:%'"
+    assert rows(files, indexed) == [(1,)]
+    assert rows(files, "SELECT doc_id FROM ucloud_searchentry") == [(str(result["file"]["id"]),)]
 
 
 def test_a_unit_serving_only_files_migrates_only_files_and_the_kit_into_its_database(

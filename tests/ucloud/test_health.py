@@ -39,7 +39,7 @@ def test_status_lists_the_served_services_and_a_healthy_database(client):
     assert response.status_code == 200
     assert response.json() == {
         "status": "ok",
-        "services": ["accounts", "files", "notifications"],
+        "services": ["accounts", "audit", "files", "notifications"],
         "dependencies": {"database": {"ok": True}},
     }
 
@@ -117,7 +117,7 @@ def test_status_is_503_when_the_database_cannot_be_reached():
         "status_code": 503,
         "body": {
             "status": "unavailable",
-            "services": ["accounts", "files", "notifications"],
+            "services": ["accounts", "audit", "files", "notifications"],
             "dependencies": {"database": {"ok": False, "error": "OperationalError"}},
         },
     }

@@ -44,7 +44,7 @@ from ucloud.rpc.client import RPCClient
 from ucloud.rpc.controllers import Controller, implement
 from ucloud.testing import HttpApi, forced_http, served_requests
 
-SERVICES = ("accounts", "files", "notifications")
+SERVICES = ("accounts", "audit", "files", "notifications")
 PASSWORD = "a-long-enough-password"
 
 

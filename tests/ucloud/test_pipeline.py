@@ -227,7 +227,7 @@ def test_audit_record_is_written_with_secrets_masked(probe, audit_log):
     assert entry["call"] == "probe.secret"
     assert (entry["username"], entry["role"], entry["status"]) == ("alice", "USER", 200)
     assert (entry["job_id"], entry["caused_by"]) == ("job-9", "job-8")
-    assert entry["request"] == {
+    assert json.loads(entry["request"]) == {
         "name": "bob",
         "password": "***",
         "nested": {"refresh_token": "***", "api_secret": "***", "kept": "k"},
@@ -244,11 +244,15 @@ def test_audit_record_of_a_failed_call_has_its_status(probe, audit_log):
     assert entry["role"] == "GUEST"
 
 
-def test_no_audit_record_for_calls_without_audit(probe, audit_log):
+def test_calls_without_audit_are_recorded_only_when_refused(probe, audit_log):
     run(probe.read)
+    assert audit_entries(audit_log) == []
+
     with pytest.raises(RPCException):
         run(probe.admin)
-    assert audit_entries(audit_log) == []
+
+    (entry,) = audit_entries(audit_log)
+    assert (entry["call"], entry["status"], entry["username"]) == ("probe.admin", 403, "alice")
 
 
 def test_job_ids_are_unique():

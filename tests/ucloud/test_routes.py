@@ -83,7 +83,7 @@ def test_serving_an_unknown_service_answers_503_misconfigured_on_every_api_path(
     assert response.status_code == 503
     assert json.loads(response.content) == {
         "why": "UCLOUD_SERVICES names unknown service(s) billing; "
-        "installed: accounts, files, notifications",
+        "installed: accounts, audit, files, notifications",
         "error_code": "misconfigured",
     }
 

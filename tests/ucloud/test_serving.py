@@ -54,7 +54,9 @@ def test_malformed_service_url_entry_is_improperly_configured(entry):
 
 def test_every_installed_service_is_served_by_default():
     with override_settings(UCLOUD={}):
-        assert serving.served_services() == frozenset({"accounts", "files", "notifications"})
+        assert serving.served_services() == frozenset(
+            {"accounts", "files", "notifications", "audit"}
+        )
         assert serving.is_served("accounts")
 
 

@@ -65,7 +65,7 @@ def test_a_unit_without_worker_for_notifications_fails_naming_its_processor(tmp_
     topology = tmp_path / "topology.toml"
     topology.write_text(
         "[units.web]\n"
-        'services = ["accounts", "files"]\nport = 8001\nadmin = true\nbeat = true\n'
+        'services = ["accounts", "files", "audit"]\nport = 8001\nadmin = true\nbeat = true\n'
         "[units.notifications]\n"
         'services = ["notifications"]\nport = 8003\nworkers = 0\n'
     )
@@ -83,7 +83,7 @@ def test_a_unit_without_worker_for_notifications_fails_naming_its_processor(tmp_
 def test_a_topology_naming_an_unknown_service_is_refused(tmp_path):
     topology = tmp_path / "topology.toml"
     topology.write_text(
-        '[units.all]\nservices = ["accounts", "files", "notifications", "billing"]\n'
+        '[units.all]\nservices = ["accounts", "files", "notifications", "audit", "billing"]\n'
         "port = 8001\nadmin = true\nbeat = true\n"
     )
     with pytest.raises(CommandError, match="unknown service"):

@@ -23,6 +23,7 @@ the tests provoke each error::
 | E011 | contracts | the code breaks a contract of ``contracts.lock`` (``check --deploy``) |
 | W011 | contracts | there is no readable ``contracts.lock`` (``check --deploy``) |
 | E020 | ``ucloud.locks.checks`` | process-local locks in a deployment of several processes |
+| W030 | search | a service's search document is indexed by no processor |
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from ucloud.checks.contracts import check_contracts_lock
 from ucloud.checks.databases import check_cross_database_relations, check_service_databases
 from ucloud.checks.imports import ServiceSource, check_service_imports
 from ucloud.checks.models import check_cross_service_relations
+from ucloud.checks.search import check_documents_indexed
 from ucloud.checks.topology import check_served_services
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "check_contracts_lock",
     "check_cross_database_relations",
     "check_cross_service_relations",
+    "check_documents_indexed",
     "check_duplicate_implementations",
     "check_route_collisions",
     "check_route_controllers",

@@ -36,9 +36,17 @@ Start = Literal["beginning", "now"]
 
 _processors: dict[str, Processor] = {}
 
-# Errors of the database connection rather than of the event: they do not
-# count as attempts (an outage must not dead-letter every event in flight).
-TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+
+class TransientError(Exception):
+    """Raised by a processor when a dependency failed, not the event (a
+    search engine that is down): like a database outage it counts no
+    attempt, and the event is tried again until the dependency is back."""
+
+
+# Errors of the database connection (or, raised on purpose, of another
+# dependency) rather than of the event: they do not count as attempts (an
+# outage must not dead-letter every event in flight).
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, TransientError)
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,8 @@ class Controller(ViewSet):
         # META, not request.headers: that builds a dict of every header.
         meta = request.META
         self._executing = True
+        # The pipeline audits this request itself (ucloud.audit.middleware).
+        request._request.ucloud_audited = True  # type: ignore[attr-defined]
         result = execute(
             call,
             data,
@@ -122,5 +124,6 @@ class Controller(ViewSet):
             client_address=client_address(request),
             clients=RPCClient,
             transport="remote",
+            user_agent=meta.get("HTTP_USER_AGENT"),
         )
         return Response(result, status=call.http.success_status)

@@ -24,7 +24,6 @@ from ucloud.contracts.calls import CallDescription
 from ucloud.contracts.declared_errors import warn_if_undeclared
 from ucloud.contracts.errors import Forbidden, Unauthorized
 from ucloud.contracts.roles import Role
-from ucloud.rpc import audit
 from ucloud.rpc.context import CallContext
 from ucloud.rpc.error_mapping import as_rpc_exception, invalid_request
 from ucloud.rpc.prepared import prepared, represent, validate_data
@@ -102,19 +101,22 @@ def execute(
     client_address: str | None = None,
     clients: type[RPCClient],
     transport: str = "local",
+    user_agent: str | None = None,
 ) -> Any:
     """Run ``call`` for ``principal``; return response data or raise ``RPCException``.
 
     ``clients`` is the client class the handler's onward calls use
     (``ctx.client``): the transport or server running the call passes it.
     ``transport`` says how the call arrived (``local`` or ``remote``), for
-    the observers (``ucloud.observers``: metrics, spans).
+    the observers (``ucloud.observers``: metrics, spans); ``user_agent`` and
+    ``client_address`` are for the audit trail.
     """
     observer = observers.calls
+    args = (call, data, principal, handler, job_id, caused_by, client_address, clients, user_agent)
     if observer is None:
-        return _run(call, data, principal, handler, job_id, caused_by, client_address, clients)
+        return _run(*args)
     with observer.serving(call, transport, job_id):
-        return _run(call, data, principal, handler, job_id, caused_by, client_address, clients)
+        return _run(*args)
 
 
 def _run(
@@ -126,6 +128,7 @@ def _run(
     caused_by: str | None,
     client_address: str | None,
     clients: type[RPCClient],
+    user_agent: str | None,
 ) -> Any:
     started = time.perf_counter()
     status = call.http.success_status
@@ -148,13 +151,17 @@ def _run(
             raise
         raise error from exc
     finally:
-        if call.audit:
-            audit.record(
-                call_name=call.full_name,
-                principal=principal,
+        # Audited calls and refusals (401, 403), on every transport.
+        trail = observers.audit
+        if trail is not None and trail.is_audited(call, status):
+            trail.record_call(
+                call,
+                principal,
                 status=status,
                 duration_ms=(time.perf_counter() - started) * 1000,
                 job_id=job_id,
                 caused_by=caused_by,
                 request=data,
+                client_address=client_address,
+                user_agent=user_agent,
             )

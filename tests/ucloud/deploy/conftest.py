@@ -48,7 +48,7 @@ replicas = 2
 resources = { web = { requests = { cpu = "500m" } } }
 
 [units.notifications]
-services = ["notifications"]
+services = ["notifications", "audit"]
 port = 9003
 beat = true
 """

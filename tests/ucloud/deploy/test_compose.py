@@ -21,6 +21,11 @@ from ucloud.deploy.roles import password_variable
 from ucloud.secret_settings import weakness
 
 UNITS = ("accounts", "files", "notifications")
+SERVICES_OF = {
+    "accounts": ["accounts"],
+    "files": ["files"],
+    "notifications": ["notifications", "audit"],
+}
 
 
 @pytest.fixture
@@ -52,7 +57,8 @@ def test_units_serve_their_services_with_replicas_and_their_own_database(service
         " - sh secrets.sh writes one}@postgres:5432/ucloud_files"
     )
     assert files["environment"]["UCLOUD_SERVICE_URLS"] == (
-        "accounts=http://accounts:8000,notifications=http://notifications:8000"
+        "accounts=http://accounts:8000,notifications=http://notifications:8000,"
+        "audit=http://notifications:8000"
     )
     assert files["deploy"] == {"replicas": 2}
     assert files["command"][:2] == ["gunicorn", "config.wsgi"]
@@ -147,7 +153,8 @@ def test_each_unit_mounts_only_its_own_private_keys_and_every_public_key(service
         assert services[unit]["environment"]["UCLOUD_KEYS_DIR"] == "/run/ucloud/keys"
         copy = services[f"{unit}-keys"]
         copied = [path.rsplit("/", 1)[1] for path in copy["command"][1:-1]]
-        assert copied == [f"{unit}.pem", "accounts.pub", "files.pub", "notifications.pub"]
+        own = [f"{service}.pem" for service in SERVICES_OF[unit]]
+        assert copied == [*own, "accounts.pub", "audit.pub", "files.pub", "notifications.pub"]
         assert copy["volumes"] == ["ucloud-keys:/run/ucloud/keys:ro",
                                    f"keys-{unit}:/run/ucloud/unit-keys"]  # fmt: skip
     holders = [

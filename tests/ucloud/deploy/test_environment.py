@@ -27,7 +27,8 @@ def test_each_unit_serves_its_services_and_finds_the_others_locally(sample_topol
 
     assert env["UCLOUD_SERVICES"] == "files"
     assert env["UCLOUD_SERVICE_URLS"] == (
-        "accounts=http://127.0.0.1:9001,notifications=http://127.0.0.1:9003"
+        "accounts=http://127.0.0.1:9001,notifications=http://127.0.0.1:9003,"
+        "audit=http://127.0.0.1:9003"
     )
     assert env["UCLOUD_KEYS_DIR"] == "/srv/run/keys"
 
@@ -37,7 +38,8 @@ def test_containers_find_the_others_by_service_name_and_mount_keys(sample_topolo
     env = unit_environment(sample_topology, sample_topology.unit("files"), target=target, base=BASE)
 
     assert env["UCLOUD_SERVICE_URLS"] == (
-        "accounts=http://accounts:8000,notifications=http://notifications:8000"
+        "accounts=http://accounts:8000,notifications=http://notifications:8000,"
+        "audit=http://notifications:8000"
     )
     assert env["UCLOUD_KEYS_DIR"] == "/run/ucloud/keys"
 
@@ -173,6 +175,7 @@ def test_the_settings_read_the_environment_as_the_topology_means_it(sample_topol
     assert seen["urls"] == {
         "files": "http://127.0.0.1:9002",
         "notifications": "http://127.0.0.1:9003",
+        "audit": "http://127.0.0.1:9003",
     }
     assert seen["databases"]["default"] == f"{tmp_path}/ucloud_accounts.sqlite3"
     # files' alias is no way into files' database: the admin unit holds only its own.

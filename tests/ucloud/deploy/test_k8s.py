@@ -196,9 +196,10 @@ def test_create_secrets_makes_every_referenced_secret_from_the_environment(kubec
     assert "REDIS_URL=redis://:pw@redis.internal:6379/0" in files_env
     # The admin unit holds only its own database, like every unit.
     assert "DATABASE_URL_FILES" not in created["accounts-env"]
-    assert created["files-keys"].split()[6:10] == [
+    assert created["files-keys"].split()[6:11] == [
         "--from-file=files.pem=/secure/keys/files.pem",
         "--from-file=accounts.pub=/secure/keys/accounts.pub",
+        "--from-file=audit.pub=/secure/keys/audit.pub",
         "--from-file=files.pub=/secure/keys/files.pub",
         "--from-file=notifications.pub=/secure/keys/notifications.pub",
     ]
@@ -240,6 +241,7 @@ def test_the_ingress_routes_each_namespace_to_its_unit_and_the_rest_to_the_admin
 
     assert paths == {
         ("/api/accounts", "Prefix"): "accounts",
+        ("/api/audit", "Prefix"): "notifications",
         ("/api/files", "Prefix"): "files",
         ("/api/notifications", "Prefix"): "notifications",
         ("/status", "Exact"): "accounts",

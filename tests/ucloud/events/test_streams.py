@@ -151,4 +151,4 @@ def test_a_stream_nobody_consumes_has_no_groups():
 
 
 def test_notifications_consume_the_files_events():
-    assert groups_of("files.events") == ["notifications"]
+    assert groups_of("files.events") == ["files", "notifications"]

@@ -15,8 +15,9 @@ from ucloud.models import OutboxEvent
 
 
 def test_services_with_event_tables_are_the_producers_and_the_consumers():
-    # files produces files.events, notifications consumes it; accounts neither.
-    assert tasks.services_with_event_tables() == ["files", "notifications"]
+    # files produces files.events, files (its search index) and notifications
+    # consume it, audit consumes the kit's audit stream; accounts neither.
+    assert tasks.services_with_event_tables() == ["audit", "files", "notifications"]
 
 
 def test_beat_gets_one_sweep_and_one_pruning_per_service_on_its_relay_queue():
@@ -25,8 +26,10 @@ def test_beat_gets_one_sweep_and_one_pruning_per_service_on_its_relay_queue():
         tasks.schedule_periodic_tasks(app)
     schedule = app.conf.beat_schedule
     assert sorted(schedule) == [
+        "ucloud.prune_events.audit",
         "ucloud.prune_events.files",
         "ucloud.prune_events.notifications",
+        "ucloud.relay_sweep.audit",
         "ucloud.relay_sweep.files",
         "ucloud.relay_sweep.notifications",
     ]
@@ -45,8 +48,10 @@ def test_beat_gets_one_sweep_and_one_pruning_per_service_on_its_relay_queue():
             [
                 "ucloud.relay",
                 "ucloud.accounts",
+                "ucloud.audit",
                 "ucloud.files",
                 "ucloud.notifications",
+                "ucloud.relay.audit",
                 "ucloud.relay.files",
                 "ucloud.relay.notifications",
             ],

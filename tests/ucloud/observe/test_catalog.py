@@ -50,7 +50,7 @@ def test_the_catalog_names_streams_processors_and_periodic_tasks():
     files, notifications = entry("files"), entry("notifications")
 
     assert [(s["name"], s["key"], s["groups"]) for s in files.produces] == [
-        ("files.events", "file_id", ["notifications"])
+        ("files.events", "file_id", ["files", "notifications"])  # files indexes its own
     ]
     assert [(c["stream"], c["producer"], c["processor"]) for c in notifications.consumes] == [
         ("files.events", "files", "apps.notifications.processors.notify_of_file_event")
@@ -94,7 +94,7 @@ def test_the_picture_of_the_topology_draws_calls_solid_and_events_dashed():
 
     calls, events = _edges(svg, "call"), _edges(svg, "event")
     assert list(calls) == [("files", "accounts")]
-    assert list(events) == [("files.events", "notifications")]
+    assert list(events) == [("files.events", "files"), ("files.events", "notifications")]
     assert calls[("files", "accounts")].find(f"{SVG}path").get("stroke-dasharray") is None
     assert events[("files.events", "notifications")].find(f"{SVG}path").get("stroke-dasharray")
     root = ElementTree.fromstring(svg)

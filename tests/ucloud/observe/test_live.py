@@ -36,20 +36,27 @@ def here() -> UnitRef:
 
 
 def test_in_one_process_there_is_one_unit_serving_everything():
-    assert running_units() == [UnitRef(THIS_PROCESS, ("accounts", "files", "notifications"))]
+    assert running_units() == [
+        UnitRef(THIS_PROCESS, ("accounts", "audit", "files", "notifications"))
+    ]
 
 
 def test_other_units_are_grouped_by_url_and_named_by_the_topology(settings):
     settings.UCLOUD = {
         **settings.UCLOUD,
         "SERVICES": ["accounts"],
-        "SERVICE_URLS": {"files": "http://127.0.0.1:9", "notifications": "http://127.0.0.1:10"},
+        "SERVICE_URLS": {
+            "files": "http://127.0.0.1:9",
+            "notifications": "http://127.0.0.1:10",
+            "audit": "http://127.0.0.1:10",
+        },
     }
 
     assert running_units() == [
         UnitRef(f"accounts ({THIS_PROCESS})", ("accounts",)),
+        # audit and notifications share one URL: one unit, named by the topology
+        UnitRef("notifications", ("audit", "notifications"), "http://127.0.0.1:10"),
         UnitRef("files", ("files",), "http://127.0.0.1:9"),
-        UnitRef("notifications", ("notifications",), "http://127.0.0.1:10"),
     ]
 
 
