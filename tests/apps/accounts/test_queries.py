@@ -41,4 +41,5 @@ def test_retrieve_user_is_one_select():
 def test_create_user_is_one_insert():
     request = {"username": "bob", "password": "correct-horse-battery"}
     client = client_for("root", Role.ADMIN)
-    assert statements(AccountDescriptions.create_user, request, client) == ["INSERT"]
+    # The user, then the audit record (the test settings produce it in the call).
+    assert statements(AccountDescriptions.create_user, request, client) == ["INSERT", "INSERT"]
