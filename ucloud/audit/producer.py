@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+import contextlib
 import logging
 import os
 import threading
@@ -69,12 +70,14 @@ class AuditBuffer:
             self._wake.clear()
             try:
                 self.flush()
+                close_old_connections()
             except Exception:
+                # Nothing may end this thread: a database that is down (its
+                # connection check raises too) only delays the records.
                 logger.warning("Producing audit records failed; kept for later", exc_info=True)
                 for connection in connections.all(initialized_only=True):
-                    connection.close()
-            else:
-                close_old_connections()
+                    with contextlib.suppress(Exception):
+                        connection.close()
 
     def pending(self) -> int:
         with self._lock:
