@@ -82,13 +82,6 @@ def connect(url: str | None = None) -> redis.Redis:
         return client
 
 
-def reset_clients() -> None:
-    with _clients_lock:
-        for client in _clients.values():
-            client.close()
-        _clients.clear()
-
-
 @dataclass(frozen=True)
 class Outgoing:
     """An outbox row on its way to its stream."""

@@ -71,9 +71,15 @@ def deliver_pending(*, using: str) -> tuple[int, float | None]:
                 outcome = _deliver_to(group, stream, stream_rows)
                 failed.update((f.event.event_id, f) for f in outcome[0])
                 undone.update(outcome[1])
-        finished = _record(using, ready, failed, undone, now)
+        # When each failed event is tried again, worked out once here.
+        next_try = {
+            row.event_id: now + datetime.timedelta(seconds=_delay(row, failed[row.event_id]))
+            for row in ready
+            if row.event_id in failed
+        }
+        finished = _record(using, ready, failed, next_try, undone, now)
         retries = [row.retry_at for row in rows if row.retry_at and row.retry_at > now]
-        retries += [now + datetime.timedelta(seconds=_delay(rows, f)) for f in failed.values()]
+        retries += next_try.values()
         due = max(0.0, (min(retries) - now).total_seconds()) if retries else None
         return finished, due
 
@@ -120,23 +126,27 @@ def _deliver_to(group: str, stream: str, rows: list[_Row]) -> tuple[list[Failure
     return outcome.failed, {row.event_id for row in rows if row.event_id not in done}
 
 
-def _delay(rows: list[_Row], failure: Failure) -> float:
+def _delay(row: _Row, failure: Failure) -> float:
     if failure.transient:
         return backoff(2)
-    attempts = next(row.attempts for row in rows if row.event_id == failure.event.event_id)
-    return backoff(attempts + 2)
+    return backoff(row.attempts + 2)
 
 
 def _record(
-    using: str, rows: list[_Row], failed: dict[str, Failure], undone: set[str], now: Any
+    using: str,
+    rows: list[_Row],
+    failed: dict[str, Failure],
+    next_try: dict[str, Any],
+    undone: set[str],
+    now: Any,
 ) -> int:
     finished = [row for row in rows if row.event_id not in undone]
-    everywhere = [row.id for row in finished if _all_groups_served(row.stream)]
-    here_only = [row.id for row in finished if row.id not in set(everywhere)]
+    everywhere = {row.id for row in finished if _all_groups_served(row.stream)}
+    here_only = [row.id for row in finished if row.id not in everywhere]
     table = OutboxEvent.objects.using(using)
     with transaction.atomic(using=using):
         if everywhere:
-            table.filter(id__in=everywhere).update(eager_done_at=now, relayed_at=now)
+            table.filter(id__in=sorted(everywhere)).update(eager_done_at=now, relayed_at=now)
         if here_only:
             table.filter(id__in=here_only).update(eager_done_at=now)
         for row in rows:
@@ -146,7 +156,7 @@ def _record(
             counted = 0 if failure.transient else 1
             table.filter(id=row.id).update(
                 eager_attempts=F("eager_attempts") + counted,
-                eager_retry_at=now + datetime.timedelta(seconds=_delay(rows, failure)),
+                eager_retry_at=next_try[row.event_id],
             )
     return len(finished)
 
