@@ -5,7 +5,8 @@ observers installed or not (both sides of the call: two spans, two counters,
 two histograms). Over HTTP, the same call with ``force_http`` to two
 gunicorn servers of the project, one with ``UCLOUD_METRICS``/``UCLOUD_TRACING``
 on (in multiprocess mode, as under any gunicorn) and one with them off,
-the client observing or not alike::
+the client observing or not alike; three such pairs in turn, each pair
+sharing a hash seed, their samples pooled::
 
     figures = measure(world, repeats=15, sample_seconds=0.1)
     figures["inprocess_ratio"], figures["http_ratio"]     # on calls/s / off calls/s
@@ -14,6 +15,7 @@ the client observing or not alike::
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +25,9 @@ from bench.measure import Call, interleave, median, paired_ratio, summary
 from bench.server import gunicorn_server
 
 MICROSECONDS = 1e6
+# Pairs of servers (observing, not observing) measured in turn over HTTP.
+SERVER_PAIRS = 3
+HASH_SEED = 1000
 
 
 def _switch(on: bool) -> Callable[[], None]:
@@ -39,10 +44,15 @@ def _switch(on: bool) -> Callable[[], None]:
     return lambda: observers.install(calls=calls, events=events, locks=locks)
 
 
-def _compare(variants: dict[str, Call], *, repeats: int, sample_seconds: float) -> dict[str, Any]:
+def _samples(
+    variants: dict[str, Call], *, repeats: int, sample_seconds: float
+) -> dict[str, list[float]]:
     if variants["on"]() != variants["off"]():
         raise RuntimeError("the call answers differently with observation on and off")
-    samples = interleave(variants, repeats=repeats, sample_seconds=sample_seconds, warmup=50)
+    return interleave(variants, repeats=repeats, sample_seconds=sample_seconds, warmup=50)
+
+
+def _figures(samples: dict[str, list[float]]) -> dict[str, Any]:
     return {
         # Calls per second are inverse times: time off / time on.
         "ratio": paired_ratio(samples["off"], samples["on"]),
@@ -50,6 +60,10 @@ def _compare(variants: dict[str, Call], *, repeats: int, sample_seconds: float) 
         "on_us": summary(samples["on"], unit="µs/call", scale=MICROSECONDS),
         "off_us": summary(samples["off"], unit="µs/call", scale=MICROSECONDS),
     }
+
+
+def _compare(variants: dict[str, Call], *, repeats: int, sample_seconds: float) -> dict[str, Any]:
+    return _figures(_samples(variants, repeats=repeats, sample_seconds=sample_seconds))
 
 
 def _in_process(world: World, *, repeats: int, sample_seconds: float) -> dict[str, Any]:
@@ -80,7 +94,7 @@ def _in_process(world: World, *, repeats: int, sample_seconds: float) -> dict[st
 
 def _over_http(
     world: World, urls: dict[str, str], *, repeats: int, sample_seconds: float
-) -> dict[str, Any]:
+) -> dict[str, list[float]]:
     from apps.files.api import FileDescriptions
     from ucloud.auth.tokens import decode_access_token
     from ucloud.rpc import transports
@@ -102,7 +116,7 @@ def _over_http(
         return call
 
     try:
-        return _compare(
+        return _samples(
             {"on": variant("on"), "off": variant("off")},
             repeats=repeats,
             sample_seconds=sample_seconds,
@@ -114,18 +128,38 @@ def _over_http(
 
 def measure(world: World, *, repeats: int, sample_seconds: float) -> dict[str, Any]:
     in_process = _in_process(world, repeats=repeats, sample_seconds=sample_seconds)
-    metrics_dir = tempfile.mkdtemp(prefix="ucloud-bench-metrics-")
-    on_env = {**world.server_env, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
-    off_env = {**world.server_env, "UCLOUD_METRICS": "false", "UCLOUD_TRACING": "false"}
-    for env in (on_env, off_env):
-        env.pop("UCLOUD_FORCE_HTTP", None)
-    with gunicorn_server(on_env, workers=2) as on, gunicorn_server(off_env, workers=2) as off:
-        http = _over_http(
-            world,
-            {"on": on.base_url, "off": off.base_url},
-            repeats=repeats,
-            sample_seconds=sample_seconds * 3,
-        )
+    pooled: dict[str, list[float]] = {"on": [], "off": []}
+    pair_ratios = []
+    for pair in range(SERVER_PAIRS):
+        # Two processes of the same code differ by a few per cent in speed
+        # (hash seeds, memory layout): as much as what is measured. Each pair
+        # of servers shares a hash seed, and several pairs are pooled.
+        seed = {"PYTHONHASHSEED": str(HASH_SEED + pair)}
+        metrics_dir = tempfile.mkdtemp(prefix="ucloud-bench-metrics-")
+        on_env = {**world.server_env, **seed, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
+        off_env = {
+            **world.server_env,
+            **seed,
+            "UCLOUD_METRICS": "false",
+            "UCLOUD_TRACING": "false",
+        }
+        for env in (on_env, off_env):
+            env.pop("UCLOUD_FORCE_HTTP", None)
+        with gunicorn_server(on_env, workers=2) as on, gunicorn_server(off_env, workers=2) as off:
+            samples = _over_http(
+                world,
+                {"on": on.base_url, "off": off.base_url},
+                # A call over HTTP takes milliseconds and the load of a shared
+                # machine comes in bursts of about as long as a sample: many
+                # short pairs of samples weather them better than a few long ones.
+                repeats=repeats,
+                sample_seconds=sample_seconds,
+            )
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        pair_ratios.append(paired_ratio(samples["off"], samples["on"]))
+        for name in pooled:
+            pooled[name] += samples[name]
+    http = {**_figures(pooled), "server_pairs": SERVER_PAIRS, "pair_ratios": pair_ratios}
     return {
         "inprocess_ratio": in_process["ratio"],
         "http_ratio": http["ratio"],

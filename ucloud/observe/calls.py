@@ -79,10 +79,8 @@ class _Observed:
         if self.observation.tracing:
             # Few attributes: each costs a check and a copy on the call's path;
             # the span's name is the call, its kind the side.
-            self.span = tracing.tracer().start_span(
-                self.call.full_name,
-                kind=self.kind,
-                attributes={"ucloud.transport": self.transport},
+            self.span = tracing.start_span(
+                self.call.full_name, self.kind, {"ucloud.transport": self.transport}
             )
             self.token = otel_context.attach(trace.set_span_in_context(self.span))
         self.start = time.perf_counter()

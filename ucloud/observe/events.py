@@ -66,10 +66,10 @@ def _processing_span(group: str, stream: str, events: Sequence[Event]) -> Any:
     parent: Any = otel_context.Context()  # a batch: a trace of its own
     if len(events) == 1 and producers:
         parent = trace.set_span_in_context(trace.NonRecordingSpan(producers[0]))
-    return tracing.tracer().start_span(
+    return tracing.start_span(
         f"process {stream}",
+        SpanKind.CONSUMER,
         context=parent,
-        kind=SpanKind.CONSUMER,
         links=links,
         attributes={
             "messaging.system": "ucloud",

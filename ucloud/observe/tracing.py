@@ -6,7 +6,7 @@ exporter's standard variables; otherwise to the recent-spans store the
 admin reads (``ucloud.observe.spanstore``). The provider is made on first
 use in each process (after a fork, too), never at import::
 
-    span = tracer().start_span("files.share", kind=SpanKind.SERVER)
+    span = start_span("files.share", SpanKind.SERVER, {"ucloud.transport": "local"})
     traceparent(span.get_span_context())     # "00-4bf9...-00f0...-01"
     provider().add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))  # tests
 """
@@ -16,16 +16,17 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
 from ucloud import serving
-from ucloud.observe import spanstore
+from ucloud.observe import spans, spanstore
 from ucloud.settings import ucloud_settings
 
 INSTRUMENTATION_NAME = "ucloud"
@@ -38,7 +39,7 @@ EXPORT_QUEUE = 16384
 EXPORT_BATCH = 2048
 
 _lock = threading.Lock()
-_state: dict[str, Any] = {"pid": 0, "provider": None, "tracer": None}
+_state: dict[str, Any] = {"pid": 0, "provider": None, "tracer": None, "sampler_decides": False}
 
 
 def otlp_configured() -> bool:
@@ -54,6 +55,20 @@ def _exporter() -> SpanExporter:
 
         return OTLPSpanExporter()
     return spanstore.StoreExporter(spanstore.configured_store())
+
+
+def _processor() -> SpanProcessor:
+    """Spans to this process's memory as they end; anywhere else in batches."""
+    if not otlp_configured():
+        store = spanstore.configured_store()
+        if isinstance(store, spanstore.MemoryStore):
+            return spanstore.MemoryProcessor(store)
+    return BatchSpanProcessor(
+        _exporter(),
+        schedule_delay_millis=EXPORT_DELAY_MS,
+        max_queue_size=EXPORT_QUEUE,
+        max_export_batch_size=EXPORT_BATCH,
+    )
 
 
 def _resource() -> Resource:
@@ -75,16 +90,15 @@ def provider() -> TracerProvider:
     with _lock:
         if _state["provider"] is None or _state["pid"] != os.getpid():
             made = TracerProvider(resource=_resource())
-            made.add_span_processor(
-                BatchSpanProcessor(
-                    _exporter(),
-                    schedule_delay_millis=EXPORT_DELAY_MS,
-                    max_queue_size=EXPORT_QUEUE,
-                    max_export_batch_size=EXPORT_BATCH,
-                )
-            )
+            made.add_span_processor(_processor())
             _instrument(made)
-            _state.update(pid=os.getpid(), provider=made, tracer=made.get_tracer("ucloud"))
+            _state.update(
+                pid=os.getpid(),
+                provider=made,
+                tracer=made.get_tracer("ucloud"),
+                # The SDK reads the same variable for the provider's sampler.
+                sampler_decides=bool(os.environ.get("OTEL_TRACES_SAMPLER")),
+            )
             # Code of the project that traces with the global API nests under
             # the kit's spans; only the first provider of a process can be
             # global (a forked child keeps its parent's, which still works).
@@ -98,6 +112,27 @@ def tracer() -> trace.Tracer:
         provider()
     tracer_: trace.Tracer = _state["tracer"]
     return tracer_
+
+
+def start_span(
+    name: str,
+    kind: SpanKind,
+    attributes: dict[str, Any],
+    *,
+    links: Sequence[Link] = (),
+    context: Any = None,
+) -> trace.Span:
+    """One of the kit's spans (``ucloud.observe.spans``) from this process's provider."""
+    made = provider()
+    return spans.start_span(
+        made,
+        name,
+        kind,
+        attributes,
+        links=links,
+        context=context,
+        sampler_decides=_state["sampler_decides"],
+    )
 
 
 def flush() -> None:

@@ -11,7 +11,7 @@ import redis
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from ucloud.observe import spanstore, tracing
@@ -45,6 +45,9 @@ def test_spans_go_to_an_otlp_collector_when_an_endpoint_is_set(monkeypatch):
 
     assert tracing.otlp_configured()
     assert isinstance(tracing._exporter(), OTLPSpanExporter)
+    processor = tracing._processor()
+    assert isinstance(processor, BatchSpanProcessor)
+    processor.shutdown()
 
 
 def test_without_an_endpoint_spans_go_to_the_store(monkeypatch):
@@ -52,6 +55,28 @@ def test_without_an_endpoint_spans_go_to_the_store(monkeypatch):
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
 
     assert isinstance(tracing._exporter(), spanstore.StoreExporter)
+
+
+def test_a_memory_store_takes_each_span_as_it_ends(monkeypatch, settings):
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
+    settings.UCLOUD = {**settings.UCLOUD, "REDIS_URL": None, "EVENTS_URL": None}
+    monkeypatch.setattr(spanstore, "events_url", lambda: None)
+
+    processor = tracing._processor()
+
+    assert isinstance(processor, spanstore.MemoryProcessor)
+
+
+def test_a_redis_store_takes_spans_in_batches_off_the_serving_thread(settings, redis_url):
+    settings.UCLOUD = {**settings.UCLOUD, "REDIS_URL": redis_url}
+
+    processor = tracing._processor()
+
+    assert isinstance(processor, BatchSpanProcessor)
+    assert isinstance(processor.span_exporter, spanstore.StoreExporter)
+    assert isinstance(processor.span_exporter.store, spanstore.RedisStore)
+    processor.shutdown()
 
 
 def test_traceparent_round_trips_and_refuses_garbage():
