@@ -168,6 +168,7 @@ UCLOUD = {
     # Prometheus metrics and OpenTelemetry spans (see README, "Inspecting").
     "METRICS": env.bool("UCLOUD_METRICS", default=True),
     "TRACING": env.bool("UCLOUD_TRACING", default=True),
+    "WORKER_METRICS_PORT": env.int("UCLOUD_WORKER_METRICS_PORT", default=0),
     # Text search: Elasticsearch when set, else the database (README, "Search").
     "ELASTICSEARCH_URL": ELASTICSEARCH_URL,
     # OpenSearch and other compatible servers want plain application/json.

@@ -106,6 +106,10 @@ DEFAULTS: dict[str, Any] = {
     # "last 5 minutes"), and the window itself.
     "METRICS_SNAPSHOT_INTERVAL": 10.0,
     "METRICS_WINDOW": 300.0,
+    # Port on which ``ucloud_worker`` serves its processes' metrics (0: not
+    # served; under ``make up`` a unit's web processes serve them already,
+    # from the unit's shared metrics folder).
+    "WORKER_METRICS_PORT": 0,
     # Text search (ucloud.search): "elasticsearch", "postgresql" or
     # "database"; None picks Elasticsearch when ELASTICSEARCH_URL is set, else
     # PostgreSQL full text when the service's database is PostgreSQL, else a

@@ -39,6 +39,7 @@ from ucloud.deploy.topology import (
     CONTAINER_HEARTBEAT_FILE,
     CONTAINER_KEYS_DIR,
     CONTAINER_PORT,
+    CONTAINER_WORKER_METRICS_PORT,
     HEARTBEAT_MAX_AGE,
     Topology,
     Unit,
@@ -259,6 +260,8 @@ def _unit_services(topology: Topology, unit: Unit, context: str) -> dict[str, An
             **process,
             "environment": with_heartbeat,
             "command": ["python", "manage.py", "ucloud_worker", "--concurrency", str(unit.workers)],
+            # Its own /metrics (UCLOUD_WORKER_METRICS_PORT), for Prometheus on the network.
+            "expose": [str(CONTAINER_WORKER_METRICS_PORT)],
             "depends_on": migrated,
             "healthcheck": _heartbeat_check(),
         }

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from ucloud.deploy.topology import (
     CONTAINER_KEYS_DIR,
     CONTAINER_METRICS_DIR,
+    CONTAINER_WORKER_METRICS_PORT,
     TopologyError,
     Unit,
     database_url,
@@ -47,6 +48,7 @@ TOPOLOGY_VARIABLES = (
     "UCLOUD_KEYS_DIR",
     "DATABASE_URL",
     "PROMETHEUS_MULTIPROC_DIR",
+    "UCLOUD_WORKER_METRICS_PORT",
 )
 
 
@@ -105,6 +107,7 @@ def unit_environment(
         # The processes of a container share its /tmp (a tmpfs or emptyDir,
         # empty at each start); locally the Procfile gives each unit a folder.
         env["PROMETHEUS_MULTIPROC_DIR"] = CONTAINER_METRICS_DIR
+        env["UCLOUD_WORKER_METRICS_PORT"] = str(CONTAINER_WORKER_METRICS_PORT)
     return dict(sorted(env.items()))
 
 

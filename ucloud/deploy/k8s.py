@@ -15,7 +15,10 @@ Deployments for its Celery worker and beat. Every pod
   requests and limits of its process kind (``ucloud.deploy.resources``);
 * is probed: web readiness on ``/status`` (dependencies), liveness on
   ``/status/live`` (the process only, so a database outage restarts
-  nothing); worker and beat liveness on their heartbeat file.
+  nothing); worker and beat liveness on their heartbeat file;
+* is scraped: web and worker pods carry ``prometheus.io/*`` annotations;
+  a worker serves its own ``/metrics`` on port 9108 (its ``/tmp``, where
+  its processes count, is not the web pods').
 
 The Ingress (``ucloud.deploy.k8s_ingress``) serves the topology's
 ``[gateway] hosts`` with TLS from the Secret ``tls_secret`` and limits login
@@ -49,12 +52,15 @@ from ucloud.deploy.topology import (
     CONTAINER_HEARTBEAT_FILE,
     CONTAINER_KEYS_DIR,
     CONTAINER_PORT,
+    CONTAINER_WORKER_METRICS_PORT,
     HEARTBEAT_MAX_AGE,
     Topology,
     TopologyError,
     Unit,
 )
 
+# Where Prometheus scrapes each kind of pod (beat makes no metrics).
+SCRAPED_PORTS = {"web": CONTAINER_PORT, "worker": CONTAINER_WORKER_METRICS_PORT}
 # The image's user (deploy/Dockerfile).
 RUN_AS = 10001
 # Secret files readable by the pod's group (fsGroup) only.
@@ -180,6 +186,9 @@ def _unit_documents(
     if unit.workers > 0:
         command = ["python", "manage.py", "ucloud_worker", "--concurrency", str(unit.workers)]
         container = _heartbeat_container(unit, image, "worker", command)
+        # Its metrics (events processed, retried, dead-lettered, locks) live
+        # in this pod's /tmp: the worker serves them itself.
+        container["ports"] = [{"name": "metrics", "containerPort": CONTAINER_WORKER_METRICS_PORT}]
         documents.append(_deployment(unit, "worker", 1, container, image, meta))
     if unit.beat:
         command = ["celery", *BEAT_ARGS, "--schedule", "/tmp/celerybeat-schedule"]
@@ -254,8 +263,17 @@ def _pod(
     unit: Unit, labels: dict[str, str], container: dict[str, Any], image: str, kind: str
 ) -> dict[str, Any]:
     migrate = _container(unit, image, "migrate", ["python", "manage.py", "ucloud_migrate"], kind)
+    metadata: dict[str, Any] = {"labels": labels}
+    port = SCRAPED_PORTS.get(kind)
+    if port is not None:
+        # The annotations Prometheus' usual Kubernetes discovery rules read.
+        metadata["annotations"] = {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(port),
+            "prometheus.io/path": "/metrics",
+        }
     return {
-        "metadata": {"labels": labels},
+        "metadata": metadata,
         "spec": {
             "automountServiceAccountToken": False,
             "securityContext": _POD_SECURITY,

@@ -47,6 +47,9 @@ CONTAINER_PORT = 8000
 CONTAINER_KEYS_DIR = "/run/ucloud/keys"
 # Prometheus values of a container's processes (multiprocess mode), in its /tmp.
 CONTAINER_METRICS_DIR = "/tmp/ucloud-metrics"
+# A worker container serves its processes' metrics on this port (its /tmp is
+# its own, so the unit's web processes cannot).
+CONTAINER_WORKER_METRICS_PORT = 9108
 # Workers and beat touch this file while they work (ucloud.heartbeat); their
 # probes fail once it is older than HEARTBEAT_MAX_AGE seconds.
 CONTAINER_HEARTBEAT_FILE = "/tmp/ucloud-heartbeat"

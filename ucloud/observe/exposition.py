@@ -4,7 +4,8 @@ Counters and histograms come from every process of the unit (gunicorn
 workers, Celery workers) in multiprocess mode, else from this process;
 consumer lag and outbox backlog are read from Redis and the unit's
 databases at scrape time. The gateway does not route it: Prometheus scrapes
-each unit (each replica) directly::
+each unit (each replica) directly, and each worker on its own port when
+it runs in a container of its own (``serve_worker_metrics``)::
 
     scrape_configs:
       - job_name: ucloud
@@ -14,11 +15,13 @@ each unit (each replica) directly::
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
-from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -64,16 +67,35 @@ class StateCollector(Collector):
         yield from (lag, pending, backlog)
 
 
+def process_registry() -> CollectorRegistry:
+    """The counters and histograms of this unit's processes (all of them in
+    multiprocess mode, else this one)."""
+    directory = metrics.multiprocess_dir()
+    if directory is None:
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=directory)
+    return registry
+
+
 def exposition() -> bytes:
     """The text Prometheus scrapes."""
     state = CollectorRegistry()
     state.register(StateCollector())
-    directory = metrics.multiprocess_dir()
-    if directory is None:
-        return generate_latest(REGISTRY) + generate_latest(state)
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=directory)
-    return generate_latest(registry) + generate_latest(state)
+    return generate_latest(process_registry()) + generate_latest(state)
+
+
+def serve_worker_metrics(port: int, host: str = "0.0.0.0") -> tuple[Any, threading.Thread]:
+    """Serve the counters of a worker's processes on ``port`` (``/metrics``).
+
+    A worker in its own container (compose, Kubernetes) shares no metrics
+    folder with its unit's web processes, so it answers scrapes itself. Lag
+    and outbox backlog stay with the web processes' ``/metrics`` (they are
+    read from Redis and the databases, the same for every process)::
+
+        server, thread = serve_worker_metrics(9108)   # then: celery worker_main
+    """
+    return start_http_server(port, addr=host, registry=process_registry())
 
 
 @require_safe

@@ -233,3 +233,9 @@ def test_the_gateways_nginx_conf_is_valid_nginx(generated, nginx, tmp_path):
     result = nginx_test(nginx, conf)
 
     assert result.returncode == 0, result.stderr
+
+
+def test_workers_serve_their_own_metrics_on_the_network(services):
+    for name in ("files-worker", "notifications-worker"):
+        assert services[name]["expose"] == ["9108"]
+        assert services[name]["environment"]["UCLOUD_WORKER_METRICS_PORT"] == "9108"

@@ -188,8 +188,12 @@ def test_in_containers_a_units_processes_share_their_metrics_folder_in_tmp(sampl
             sample_topology, sample_topology.unit("files"), target=target, base=BASE
         )
         assert env["PROMETHEUS_MULTIPROC_DIR"] == "/tmp/ucloud-metrics"
+        # A worker's container has a /tmp of its own: it serves its metrics.
+        assert env["UCLOUD_WORKER_METRICS_PORT"] == "9108"
     local = unit_environment(
         sample_topology, sample_topology.unit("files"), target="procfile", base=BASE
     )
-    # Locally the Procfile gives each unit a folder of its own (ucloud.deploy.procfile).
+    # Locally the Procfile gives each unit a folder of its own (ucloud.deploy.procfile),
+    # which its web processes serve, the worker's counters included.
     assert "PROMETHEUS_MULTIPROC_DIR" not in local
+    assert "UCLOUD_WORKER_METRICS_PORT" not in local

@@ -270,3 +270,25 @@ def test_every_ingress_has_the_hosts_and_tls_and_login_is_limited(documents):
     assert annotations["nginx.ingress.kubernetes.io/limit-rpm"] == "10"
     assert annotations["nginx.ingress.kubernetes.io/rewrite-target"] == "/api/accounts/login"
     assert login["spec"]["rules"][0]["http"]["paths"][0]["path"] == "/(auth|api/accounts)/login"
+
+
+def test_web_and_worker_pods_are_scraped_and_workers_serve_their_own_metrics(documents):
+    deployments = _named(documents, "Deployment")
+    for name, port in (
+        ("files", "8000"),
+        ("files-worker", "9108"),
+        ("notifications-worker", "9108"),
+    ):
+        annotations = deployments[name]["spec"]["template"]["metadata"]["annotations"]
+        assert annotations == {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": port,
+            "prometheus.io/path": "/metrics",
+        }
+    worker = _pod(documents, "files-worker")["containers"][0]
+    assert worker["ports"] == [{"name": "metrics", "containerPort": 9108}]
+    config = _named(documents, "ConfigMap")["files-env"]["data"]
+    assert config["UCLOUD_WORKER_METRICS_PORT"] == "9108"
+    # Beat counts nothing of its own.
+    beat = deployments["notifications-beat"]["spec"]["template"]["metadata"]
+    assert "annotations" not in beat

@@ -6,9 +6,11 @@ here (``ucloud.events.worker``), so ``--concurrency`` is the number of
 consumers per group in this worker. Celery itself consumes ``ucloud.relay``,
 ``ucloud.<service>`` (the service's own periodic tasks) and
 ``ucloud.relay.<service>`` (the sweep and pruning of its outbox) for each
-served service; ``--beat`` embeds the scheduler::
+served service; ``--beat`` embeds the scheduler; ``--metrics-port`` (or
+``UCLOUD_WORKER_METRICS_PORT``) serves the worker's metrics for Prometheus::
 
     UCLOUD_SERVICES=notifications python manage.py ucloud_worker --beat
+    python manage.py ucloud_worker --metrics-port 9108      # in a container of its own
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from ucloud import registry, serving
 from ucloud.events.broker import events_url
 from ucloud.events.tasks import RELAY_QUEUE, queue_of, relay_queue_of, services_with_event_tables
+from ucloud.observe.exposition import serve_worker_metrics
+from ucloud.settings import ucloud_settings
 
 
 def worker_queues() -> list[str]:
@@ -50,6 +54,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--loglevel", default="INFO")
         parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=None,
+            help="Serve the worker's metrics on this port (default: UCLOUD_WORKER_METRICS_PORT; "
+            "0: not served).",
+        )
+        parser.add_argument(
             "--print-queues", action="store_true", help="Print the queues and exit."
         )
 
@@ -77,4 +88,13 @@ class Command(BaseCommand):
         ]
         if options["beat"]:
             argv.append("--beat")
+        port = options["metrics_port"]
+        if port is None:
+            port = int(ucloud_settings.WORKER_METRICS_PORT or 0)
+        if port:
+            # In the main process, before Celery forks its pool: the pool
+            # processes write their counters to the multiprocess folder and
+            # this thread sums them when scraped.
+            serve_worker_metrics(port)
+            self.stdout.write(f"metrics of this worker on port {port} (/metrics)")
         current_app.worker_main(argv=argv)
