@@ -23,8 +23,18 @@ def log_in(browser: WebDriver, base_url: str, username: str, password: str) -> N
     WebDriverWait(browser, 10).until(lambda page: "/login/" not in page.current_url)
 
 
+STYLED = """
+return [...document.styleSheets].some(
+    (sheet) => (sheet.href || "").includes("/static/admin/css/base.css")
+        && sheet.cssRules.length > 0
+);
+"""
+
+
 def check_index(browser: WebDriver, base_url: str, mode: str) -> None:
     browser.get(f"{base_url}/admin/")
+    # The admin's own stylesheet was served and applied (apart: by nginx).
+    assert browser.execute_script(STYLED), "the admin's CSS did not load"
     links = browser.find_element(By.ID, "inspect-module").find_elements(By.TAG_NAME, "a")
     assert [link.text for link in links] == [
         "Service catalog", "Architecture", "Calls", "Traces", "Live state", "Dead letters",

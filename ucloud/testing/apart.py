@@ -8,7 +8,7 @@ unit must leave the others running::
     topology = free_topology(Path("config/topology.toml"), suffix="ab12")
     apart = ApartDeployment(topology, run_dir, server_url=pg, redis_url=redis, admin=admin,
                             secret_key=secrets.token_urlsafe(48))
-    apart.prepare()              # files, databases, keys, migrations, administrator
+    apart.prepare()              # files, static files, databases, keys, migrations, administrator
     apart.start()                # every process; apart.wait_ready()
     apart.kill("notifications")  # SIGKILL each of its process groups
     apart.start("notifications"); apart.wait_ready(["notifications"])
@@ -130,6 +130,9 @@ class ApartDeployment:
             python=sys.executable,
             nginx=find_nginx(),
             nginx_user=root_user(),
+            # nginx serves the admin's CSS and scripts as under `make up`
+            # (prepare() collects them there first).
+            static_root=str(project / "staticfiles"),
         )
         self.specs = process_specs(
             topology,
@@ -159,13 +162,14 @@ class ApartDeployment:
     # Preparing -------------------------------------------------------------
 
     def prepare(self) -> None:
-        """Generated files, databases, service keys, migrations, the administrator."""
+        """Generated files, static files, databases, service keys, migrations, the administrator."""
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         files = {
             **generate("procfile", self.topology, self.local),
             **generate("nginx", self.topology, self.local),
         }
         write_files(files, self.run_dir)
+        manage(self.base, "collectstatic", "--noinput")
         self.created_databases = create_unit_databases(self.topology, self.server_url)
         manage(self.base, "ucloud_keys", "--out", self.base["UCLOUD_KEYS_DIR"])
         # Each unit migrates its own database; they do not wait for each other.
