@@ -13,7 +13,9 @@ PostgreSQL aliases bind parameters on the server and prepare each statement
 a connection has run ``PREPARE_THRESHOLD`` times (psycopg 3), so a repeated
 query is parsed and planned once per connection; behind a pooler that
 cannot keep prepared statements (PgBouncer in transaction mode before 1.21,
-or without ``max_prepared_statements``) set ``DATABASE_PREPARED_STATEMENTS=false``::
+or without ``max_prepared_statements``) set ``DATABASE_PREPARED_STATEMENTS=false``.
+Their ``ENGINE`` is then ``ucloud.db.postgresql``: Django's backend with
+bulk batches that fit the 65,535 parameters server-side binding allows::
 
     DATABASES = database_settings(["accounts", "files"], environ=os.environ,
                                   default_url="sqlite:///db.sqlite3")
@@ -39,6 +41,8 @@ KIT_APP = "ucloud"
 # What makes two database settings the same database.
 _IDENTITY = ("ENGINE", "NAME", "HOST", "PORT", "USER")
 POSTGRESQL_ENGINE = "django.db.backends.postgresql"
+# Django's, with batches that fit server-side binding's parameter limit.
+KIT_POSTGRESQL_ENGINE = "ucloud.db.postgresql"
 # Turns prepared statements off when false (0, no, off): for poolers that
 # hand each transaction a different server connection.
 PREPARED_STATEMENTS_VARIABLE = "DATABASE_PREPARED_STATEMENTS"
@@ -87,6 +91,7 @@ def _parse(url: str, *, prepared: bool) -> dict[str, Any]:
         options = config.setdefault("OPTIONS", {})
         options.setdefault("server_side_binding", True)
         options.setdefault("prepare_threshold", PREPARE_THRESHOLD)
+        config["ENGINE"] = KIT_POSTGRESQL_ENGINE
     return config
 
 

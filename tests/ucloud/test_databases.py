@@ -20,7 +20,7 @@ from django.db import connections
 from django.test import override_settings
 
 from apps.files.api import files_events
-from apps.files.models import File
+from apps.files.models import File, Share
 from tests.conftest import require
 from tests.ucloud.events.eventing import OrderEvent, registries_restored, subscribe
 from ucloud import databases
@@ -65,7 +65,7 @@ def test_a_service_url_gives_that_service_a_database_of_its_own():
     found = database_settings(SERVICES, environ=environ, default_url="")
 
     assert found["files"]["NAME"] == "shop_files"
-    assert found["files"]["ENGINE"] == "django.db.backends.postgresql"
+    assert found["files"]["ENGINE"] == "ucloud.db.postgresql"
     assert "MIRROR" not in found["files"].get("TEST", {})
     assert found["accounts"]["TEST"] == {"MIRROR": "default"}
 
@@ -125,6 +125,7 @@ def test_the_environment_can_turn_prepared_statements_off(value):
 
     assert "server_side_binding" not in found["default"].get("OPTIONS", {})
     assert "prepare_threshold" not in found["files"].get("OPTIONS", {})
+    assert found["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 
 def test_sqlite_gets_no_postgresql_options():
@@ -147,6 +148,46 @@ def test_postgresql_prepares_a_statement_run_often_unless_turned_off():
     assert (
         any('FROM "files_file" WHERE "files_file"."owner" = $1' in s for s in prepared) is expected
     )
+
+
+@pytest.mark.django_db
+def test_a_cascade_over_more_keys_than_one_statement_may_bind_still_deletes():
+    connection = connections["default"]
+    require(connection.vendor == "postgresql", "PostgreSQL as the default database")
+    # More than server-side binding's 65,535 parameters: the shares of these
+    # files are deleted by key, and Django sized that batch for client-side
+    # binding ("number of parameters must be between 0 and 65535").
+    count = 70_000
+    File.objects.bulk_create(
+        File(owner="bulky", path=f"/bulk/{number}", size=number) for number in range(count)
+    )
+    kept = File.objects.create(owner="someone", path="/kept", size=1)
+    Share.objects.create(file=File.objects.filter(owner="bulky").first(), username="ann")
+
+    total, per_model = File.objects.filter(owner="bulky").delete()
+
+    assert per_model == {"files.File": count, "files.Share": 1}
+    assert total == count + 1
+    assert list(File.objects.values_list("id", flat=True)) == [kept.id]
+
+
+def test_bulk_batches_fit_the_parameters_of_one_bind_message():
+    from ucloud.db.postgresql.base import MAX_PARAMETERS, DatabaseOperations
+
+    class Features:
+        uses_server_side_binding = True
+
+    class Connection:
+        features = Features()
+
+    ops = DatabaseOperations(Connection())
+    fields = ["path", "size", "owner", "created_at"]
+    assert ops.bulk_batch_size(fields, range(100_000)) == MAX_PARAMETERS // 4
+    assert ops.bulk_batch_size(fields, range(10)) == 10
+    assert ops.bulk_batch_size([], range(100_000)) == MAX_PARAMETERS
+    Features.uses_server_side_binding = False
+    # Client-side binding inlines the values: Django's own sizing stands.
+    assert ops.bulk_batch_size(fields, range(100_000)) == 100_000
 
 
 def project_database_settings(**environ: str) -> dict:
