@@ -1,0 +1,1 @@
+"""The kit's PostgreSQL backend (``ENGINE = "ucloud.db.postgresql"``); see ``base``."""
