@@ -1,13 +1,15 @@
 """The recent spans the admin shows when no OTLP collector takes them.
 
-Finished spans become small JSON records, kept bounded (``TRACE_STORE_SIZE``,
-newest first): in Redis when the deployment has one (``REDIS_URL``, or the
-events Redis), shared by every unit and worker process, else in this
-process's memory (one process: ``make run``)::
+Finished spans are kept bounded (``TRACE_STORE_SIZE``, newest first): as
+small JSON records in Redis when the deployment has one (``REDIS_URL``, or
+the events Redis), shared by every unit and worker process and written in
+batches off the serving thread; else in this process's memory (one process:
+``make run``), taken as each span ends (``MemoryProcessor``) and made
+records only when read::
 
     store = configured_store()
-    store.add([{"trace_id": "4bf9...", "span_id": "00f0...", "name": "files.share", ...}])
-    store.records()          # newest first
+    store.add_spans(finished)  # or store.add([{"trace_id": "4bf9...", "name": "files.share", ...}])
+    store.records()            # newest first, as records
 """
 
 from __future__ import annotations
