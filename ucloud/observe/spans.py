@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.util import types
@@ -219,25 +219,5 @@ def start_span(
         return trace.NonRecordingSpan(SpanContext(trace_id, _id(64), False, flags, state))
     own = SpanContext(trace_id, _id(64), False, flags, state)
     span = KitSpan(provider, name, own, parent, kind, attributes, links)
-    if _wants_start(span._processor):
-        span._processor.on_start(span, parent_context=context)  # type: ignore[arg-type]
+    span._processor.on_start(span, parent_context=context)  # type: ignore[arg-type]
     return span
-
-
-_starting: list[Any] = [None, False]
-
-
-def _wants_start(processor: Any) -> bool:
-    """Whether a processor of the provider does anything when a span starts.
-
-    The SDK's own processors do nothing then; asking each of them on every
-    span costs a loop and a call per processor. Worked out again whenever
-    the provider's processors change (it replaces their tuple).
-    """
-    processors = processor._span_processors
-    if _starting[0] is not processors:
-        _starting[:] = [
-            processors,
-            any(type(each).on_start is not SpanProcessor.on_start for each in processors),
-        ]
-    return bool(_starting[1])
