@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -223,13 +223,16 @@ def _id_order(entry_id: str) -> tuple[int, int]:
 
 
 def ack(
-    client: redis.Redis, key: str, group: str, entry_ids: Sequence[str], forget: Sequence[str]
+    client: redis.Redis, group: str, entry_ids: Mapping[str, Sequence[str]], forget: Sequence[str]
 ) -> None:
-    """Acknowledge entries; drop the failure counts of the events in ``forget``."""
-    if not entry_ids:
+    """Acknowledge entries (their ids by stream key) and drop the failure
+    counts of the events in ``forget``: one round trip for a whole delivery."""
+    if not any(entry_ids.values()):
         return
     pipe = client.pipeline(transaction=False)
-    pipe.xack(key, group, *entry_ids)
+    for key, ids in entry_ids.items():
+        if ids:
+            pipe.xack(key, group, *ids)
     if forget:
         pipe.hdel(attempts_key(group), *forget)
     pipe.execute()

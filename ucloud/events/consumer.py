@@ -262,16 +262,19 @@ class GroupConsumer:
             return
         done = set(outcome.done)
         delays = self._count_failures(outcome, lane_of)
+        finished: dict[str, list[str]] = {}
+        forget: list[str] = []
+        for lane in lanes:
+            finished[lane.key] = []
+            for entry_id, received in taken[lane.key]:
+                if received.event_id in done:
+                    finished[lane.key].append(entry_id)
+                    if self.attempts.pop(received.event_id, None) is not None:
+                        forget.append(received.event_id)
+        broker.ack(self.client, self.group, finished, forget)
         now = time.monotonic()
         for lane in lanes:
             entries = taken[lane.key]
-            finished = [entry for entry in entries if entry[1].event_id in done]
-            forget = [
-                received.event_id
-                for _, received in finished
-                if self.attempts.pop(received.event_id, None) is not None
-            ]
-            broker.ack(self.client, lane.key, self.group, [i for i, _ in finished], forget)
             waiting = [entry for entry in entries if entry[1].event_id not in done]
             if not waiting:
                 continue

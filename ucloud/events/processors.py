@@ -23,13 +23,11 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from django.db import IntegrityError, InterfaceError, OperationalError, connections, transaction
-from django.utils import timezone
 
 from ucloud import observers, registry
 from ucloud.databases import alias_for
-from ucloud.events.copying import copy_rows, worth_copying
+from ucloud.events import inbox
 from ucloud.events.streams import Event, EventStream
-from ucloud.models import InboxEntry
 
 F = TypeVar("F", bound=Callable[..., Any])
 Start = Literal["beginning", "now"]
@@ -80,19 +78,10 @@ class Processor:
 
     def handled(self, events: Sequence[Event]) -> set[str]:
         """Event ids of ``events`` this processor's inbox already holds."""
-        ids = [event.event_id for event in events]
-        seen = InboxEntry.objects.using(self.using).filter(consumer=self.id, event_id__in=ids)
-        return {str(value) for value in seen.values_list("event_id", flat=True)}
+        return inbox.handled(self.using, self.id, [event.event_id for event in events])
 
     def _record(self, events: Sequence[Event]) -> None:
-        if worth_copying(self.using, len(events)):
-            now = timezone.now()
-            rows = [(self.id, event.event_id, now) for event in events]
-            copy_rows(self.using, InboxEntry, ("consumer", "event_id", "handled_at"), rows)
-            return
-        InboxEntry.objects.using(self.using).bulk_create(
-            [InboxEntry(consumer=self.id, event_id=event.event_id) for event in events]
-        )
+        inbox.record(self.using, self.id, [event.event_id for event in events])
 
     def run_in_order(self, events: Sequence[Event]) -> tuple[int, Failure | None]:
         """Handle ``events`` in order, stopping at the first failure.

@@ -1,0 +1,65 @@
+"""A consumer's inbox: which events it handled, looked up and recorded in batches.
+
+An inbox entry commits with the processor's effect, so a redelivered event
+is found here and skipped. Both operations take a whole batch (up to
+``STREAM_BATCH_SIZE`` events) in one statement::
+
+    seen = handled("default", processor.id, ["3f0c...", "9a1b..."])   # {"3f0c..."}
+    with transaction.atomic():
+        ...                                   # the processor's effect
+        record("default", processor.id, ["9a1b..."])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import connections
+from django.utils import timezone
+
+from ucloud.events.copying import copy_rows, worth_copying
+from ucloud.models import InboxEntry
+
+
+def handled(alias: str, consumer: str, event_ids: Sequence[str]) -> set[str]:
+    """The ids among ``event_ids`` that ``consumer``'s inbox already holds."""
+    if not event_ids:
+        return set()
+    if connections[alias].vendor == "postgresql":
+        return _probed(alias, consumer, event_ids)
+    seen = InboxEntry.objects.using(alias).filter(consumer=consumer, event_id__in=event_ids)
+    return {str(value) for value in seen.values_list("event_id", flat=True)}
+
+
+def _probed(alias: str, consumer: str, event_ids: Sequence[str]) -> set[str]:
+    # One probe of the (consumer, event_id) unique index per id. The plain
+    # "consumer = %s AND event_id IN (...)" lets the planner read every entry
+    # of the consumer when its statistics are stale (a fresh table, a burst
+    # between two autovacuum runs): 10-25 ms per batch of 500 at 50,000
+    # entries, growing with the inbox. The LIMIT keeps the subquery from
+    # being flattened into a join, so each id is one index lookup whatever
+    # the statistics say.
+    table = InboxEntry._meta.db_table
+    consumer_column = InboxEntry._meta.get_field("consumer").column
+    event_column = InboxEntry._meta.get_field("event_id").column
+    query = (
+        f'SELECT found."{event_column}" FROM unnest(%s::uuid[]) AS wanted(id) '
+        f'CROSS JOIN LATERAL (SELECT entry."{event_column}" FROM "{table}" entry '
+        f'WHERE entry."{consumer_column}" = %s AND entry."{event_column}" = wanted.id '
+        f"LIMIT 1) found"
+    )
+    with connections[alias].cursor() as cursor:
+        cursor.execute(query, [list(event_ids), consumer])
+        return {str(row[0]) for row in cursor.fetchall()}
+
+
+def record(alias: str, consumer: str, event_ids: Sequence[str]) -> None:
+    """Inbox entries for ``event_ids`` (in the caller's transaction)."""
+    if worth_copying(alias, len(event_ids)):
+        now = timezone.now()
+        rows = [(consumer, event_id, now) for event_id in event_ids]
+        copy_rows(alias, InboxEntry, ("consumer", "event_id", "handled_at"), rows)
+        return
+    InboxEntry.objects.using(alias).bulk_create(
+        [InboxEntry(consumer=consumer, event_id=event_id) for event_id in event_ids]
+    )
