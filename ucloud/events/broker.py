@@ -97,22 +97,32 @@ class Outgoing:
     trace: str = ""
 
 
+# An entry has two fields: "meta" (event id, production time, contract
+# fingerprint, trace and key, in that order, joined by "|": only the key,
+# last, may hold one) and "payload" (the JSON). Every field is a string the
+# consumer's Redis client parses on its own, so two fields rather than six
+# halve a consumer's parsing (about 16 -> 8 us an entry with redis-py's
+# parser) and what Redis stores and sends.
+META_SEPARATOR = "|"
+
 # One script call appends a whole batch: several times cheaper for the
 # client than a pipeline of XADDs (one command to encode, one reply), and
 # the entries of a batch land together. ARGV: retention, then per entry its
-# event id, key, production time, payload, contract fingerprint and trace.
+# meta and payload.
 APPEND = """
-local fields = 6
 for i = 1, #KEYS do
-    local at = (i - 1) * fields + 1
+    local at = (i - 1) * 2 + 1
     redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*',
-        'id', ARGV[at + 1], 'key', ARGV[at + 2], 'at', ARGV[at + 3],
-        'payload', ARGV[at + 4], 'contract', ARGV[at + 5], 'trace', ARGV[at + 6])
+        'meta', ARGV[at + 1], 'payload', ARGV[at + 2])
 end
 return #KEYS
 """
 
 _append_scripts: dict[int, Any] = {}
+
+
+def meta_of(row: Outgoing) -> str:
+    return META_SEPARATOR.join((row.event_id, row.produced_at, row.contract, row.trace, row.key))
 
 
 def publish(client: redis.Redis, rows: Sequence[Outgoing]) -> None:
@@ -124,7 +134,7 @@ def publish(client: redis.Redis, rows: Sequence[Outgoing]) -> None:
     args: list[Any] = [int(ucloud_settings.STREAM_RETENTION)]
     for row in rows:
         keys.append(stream_key(row.stream, partition_of(row.key, partitions)))
-        args += [row.event_id, row.key, row.produced_at, row.payload, row.contract, row.trace]
+        args += [meta_of(row), row.payload]
     script = _append_scripts.get(id(client))
     if script is None:
         script = _append_scripts[id(client)] = client.register_script(APPEND)
@@ -132,8 +142,14 @@ def publish(client: redis.Redis, rows: Sequence[Outgoing]) -> None:
 
 
 def decode(fields: dict[bytes, bytes]) -> Received:
-    produced = fields.get(b"at", b"").decode()
-    contract = fields.get(b"contract", b"").decode()
+    meta = fields.get(b"meta")
+    if meta is not None:
+        event_id, produced, contract, trace, key = _split_meta(meta.decode())
+    else:
+        # One field each: entries appended before the two-field format.
+        event_id, produced, contract, trace, key = (
+            fields.get(name, b"").decode() for name in (b"id", b"at", b"contract", b"trace", b"key")
+        )
     raw = fields.get(b"payload", b"null")
     try:
         payload: Any = json.loads(raw)
@@ -141,13 +157,31 @@ def decode(fields: dict[bytes, bytes]) -> Received:
         # Left to validation, which dead-letters it with the reason.
         payload = raw.decode(errors="replace")
     return Received(
-        event_id=fields.get(b"id", b"").decode(),
-        key=fields.get(b"key", b"").decode(),
+        event_id=event_id,
+        key=key,
         payload=payload,
-        produced_at=datetime.datetime.fromisoformat(produced) if produced else None,
+        produced_at=_time_or_none(produced),
         contract=contract,
-        trace=fields.get(b"trace", b"").decode(),
+        trace=trace,
     )
+
+
+def _time_or_none(text: str) -> datetime.datetime | None:
+    # A foreign entry's odd time must not make the whole read fail.
+    try:
+        return datetime.datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _split_meta(meta: str) -> tuple[str, str, str, str, str]:
+    parts = meta.split(META_SEPARATOR, 4)
+    if len(parts) != 5:
+        # Not the kit's: nothing but the id can be trusted (validation and
+        # the inbox then decide), and a missing key sorts with "".
+        parts = [*parts, "", "", "", ""][:5]
+    event_id, produced, contract, trace, key = parts
+    return event_id, produced, contract, trace, key
 
 
 Entry = tuple[str, Received]  # (entry id, event)

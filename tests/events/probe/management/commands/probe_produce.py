@@ -36,7 +36,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         numbers = list(range(options["start"], options["start"] + options["count"]))
         parts = max(1, options["transactions"])
-        size = -(-len(numbers) // parts)
+        # At least 1: a chaos run whose killed producer committed everything
+        # before dying asks the fresh one for --count 0.
+        size = max(1, -(-len(numbers) // parts))
         seen_before_commit = 0
         for begin in range(0, len(numbers), size):
             chunk = numbers[begin : begin + size]
