@@ -1,10 +1,11 @@
 """Bulk inserts of the kit's event tables: PostgreSQL ``COPY`` for big batches.
 
 ``COPY`` is several times cheaper per row than the multi-row ``INSERT`` the
-ORM builds, for the outbox rows of a large produce and the inbox entries of
-a large batch; small batches are not worth the extra statement::
+ORM builds, for the outbox rows of a large produce (the inbox has a cheaper
+way still: ``ucloud.events.inbox``); small batches are not worth the extra
+statement::
 
-    copy_rows("default", InboxEntry, ("consumer", "event_id", "handled_at"), rows)
+    copy_rows("default", OutboxEvent, ("event_id", "stream", "key", "payload"), rows)
 """
 
 from __future__ import annotations

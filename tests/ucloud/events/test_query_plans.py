@@ -41,8 +41,8 @@ def _entries(consumer: str, count: int) -> list[str]:
 
 
 def test_handled_finds_exactly_the_consumers_own_entries():
-    mine = _entries(CONSUMER, 150)  # COPY
-    few = _entries(CONSUMER, 3)  # INSERT
+    mine = _entries(CONSUMER, 150)
+    few = _entries(CONSUMER, 3)
     theirs = _entries("search:apps.search.processors.index", 5)
     unknown = [str(uuid.uuid4()) for _ in range(4)]
 
@@ -68,7 +68,8 @@ def test_the_inbox_lookup_probes_the_index_on_a_table_never_analyzed():
 
     (sql, params), *_ = captured
     plan = _explain(sql, params)
-    assert "Index" in plan and "ucloud_inbox_once" in plan, plan
+    assert "Index" in plan, plan
+    assert "ucloud_inbox_once" in plan, plan
     assert "Seq Scan on ucloud_inboxentry" not in plan, plan
     assert "Bitmap" not in plan, plan
 
@@ -96,5 +97,6 @@ def test_the_relay_reads_pending_rows_by_plain_index_scan():
         assert _setting("enable_bitmapscan") == "off"
 
     assert "Index Scan using ucloud_outbox_pending" in plan, plan
-    assert "Bitmap" not in plan and "Sort" not in plan, plan
+    assert "Bitmap" not in plan, plan
+    assert "Sort" not in plan, plan
     assert _setting("enable_bitmapscan") == "on"  # for the relay's transaction only
