@@ -32,12 +32,11 @@ def handled(alias: str, consumer: str, event_ids: Sequence[str]) -> set[str]:
 
 def _columns() -> tuple[str, str, str, str]:
     meta = InboxEntry._meta
-    return (
-        meta.db_table,
-        meta.get_field("consumer").column,
-        meta.get_field("event_id").column,
-        meta.get_field("handled_at").column,
+    fields = ("consumer", "event_id", "handled_at")
+    consumer, event_id, handled_at = (
+        str(getattr(meta.get_field(name), "column", name)) for name in fields
     )
+    return meta.db_table, consumer, event_id, handled_at
 
 
 # The ids travel as one comma-separated text parameter that the server
