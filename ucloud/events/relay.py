@@ -22,17 +22,15 @@ from __future__ import annotations
 import datetime
 import logging
 import zlib
-from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import TextField
-from django.db.models.functions import Cast
 from django.utils import timezone
 
 from ucloud import serving
 from ucloud.databases import aliases_for
 from ucloud.events import broker, eager
 from ucloud.events.background import BackgroundRelay
+from ucloud.events.pending import take_pending
 from ucloud.models import InboxEntry, OutboxEvent
 from ucloud.settings import ucloud_settings
 
@@ -90,30 +88,17 @@ def sweep(*, min_age: float = 0.0) -> int:
     return relayed
 
 
-# The payload as the database holds it (JSON text): decoding it into a dict
-# only to encode it again for Redis would double the relay's work.
-_COLUMNS = ("id", "event_id", "stream", "key", "payload_json", "contract", "created_at", "trace")
-
-
 def _relay_batch(using: str, min_age: float, size: int) -> int:
-    pending = OutboxEvent.objects.using(using).filter(relayed_at__isnull=True)
-    if min_age:
-        cutoff = timezone.now() - datetime.timedelta(seconds=min_age)
-        pending = pending.filter(created_at__lte=cutoff)
     client = broker.connect()
     with transaction.atomic(using=using):
         _one_relay_at_a_time(using)
-        # Plain tuples, not model instances: the relay only forwards rows.
-        as_text = pending.annotate(payload_json=Cast("payload", TextField()))
-        rows = list(as_text.order_by("id").values_list(*_COLUMNS)[:size])
+        # Marked relayed in this transaction, appended before it commits: a
+        # failure to append rolls the marks back and the rows stay pending.
+        # A crash after appending sends them again; inboxes dedupe.
+        rows = take_pending(using, size=size, min_age=min_age)
         if not rows:
             return 0
-        # Append before marking: a failure rolls back and the rows stay
-        # pending. A crash after appending sends them again; inboxes dedupe.
-        broker.publish(client, [_outgoing(row) for row in rows])
-        OutboxEvent.objects.using(using).filter(id__in=[row[0] for row in rows]).update(
-            relayed_at=timezone.now()
-        )
+        broker.publish(client, rows)
     return len(rows)
 
 
@@ -131,19 +116,6 @@ def _one_relay_at_a_time(using: str) -> None:
                 "SELECT pg_advisory_xact_lock(%s), set_config('enable_bitmapscan', 'off', true)",
                 [RELAY_LOCK],
             )
-
-
-def _outgoing(row: tuple[Any, ...]) -> broker.Outgoing:
-    _, event_id, stream, key, payload, contract, created_at, trace = row
-    return broker.Outgoing(
-        stream=stream,
-        key=key,
-        event_id=str(event_id),
-        payload=payload,
-        produced_at=created_at.isoformat() if created_at else "",
-        contract=contract,
-        trace=trace,
-    )
 
 
 def relay_after_commit(alias: str) -> None:

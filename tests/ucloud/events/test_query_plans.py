@@ -8,6 +8,8 @@ since the last vacuum, and each inbox lookup every entry of its consumer.
 
 from __future__ import annotations
 
+import datetime
+import json
 import uuid
 
 import pytest
@@ -15,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from tests.conftest import require
-from ucloud.events import inbox, relay
+from ucloud.events import inbox, pending, relay
 from ucloud.models import InboxEntry, OutboxEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -80,23 +82,81 @@ def _setting(name: str) -> str:
         return str(cursor.fetchone()[0])
 
 
-def test_the_relay_reads_pending_rows_by_plain_index_scan():
+def _burst(total: int, relayed: int) -> None:
     OutboxEvent.objects.bulk_create(
-        OutboxEvent(event_id=uuid.uuid4(), stream="files.events", key=str(n), payload={"n": n})
-        for n in range(3000)
+        OutboxEvent(
+            event_id=uuid.uuid4(),
+            stream="files.events",
+            key=f"k|{n}",
+            payload={"n": n, "text": 'é \\ "q"'},
+            contract="ab" * 16 if n % 2 else "",
+            trace="00-" + "cd" * 16 + "-" + "ef" * 8 + "-01" if n % 3 else "",
+        )
+        for n in range(total)
     )
     # A burst already relayed: dead entries in the pending index.
-    relayed = OutboxEvent.objects.order_by("id").values_list("id", flat=True)[:2900]
-    OutboxEvent.objects.filter(id__in=list(relayed)).update(relayed_at=timezone.now())
-    pending = OutboxEvent.objects.filter(relayed_at__isnull=True).order_by("id")[:500]
-    sql, params = pending.query.sql_with_params()
+    done = OutboxEvent.objects.order_by("id").values_list("id", flat=True)[:relayed]
+    OutboxEvent.objects.filter(id__in=list(done)).update(relayed_at=timezone.now())
+
+
+def test_the_relay_reads_pending_rows_by_plain_index_scan():
+    _burst(3000, 2900)
+    captured: list[tuple[str, list]] = []
+
+    def capture(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        captured.append((sql, list(params)))
+        return execute(sql, params, many, context)
 
     with transaction.atomic():
         relay._one_relay_at_a_time("default")
-        plan = _explain(sql, list(params))
+        with connection.execute_wrapper(capture):
+            taken = pending.take_pending("default", size=500)
+        plan = _explain(*captured[-1])
         assert _setting("enable_bitmapscan") == "off"
+        transaction.set_rollback(True)
 
-    assert "Index Scan using ucloud_outbox_pending" in plan, plan
+    assert len(taken) == 100
+    assert "Scan using ucloud_outbox_pending" in plan, plan
     assert "Bitmap" not in plan, plan
-    assert "Sort" not in plan, plan
     assert _setting("enable_bitmapscan") == "on"  # for the relay's transaction only
+
+
+def _taken(take, **options) -> tuple[list, int]:  # type: ignore[no-untyped-def]
+    """What ``take`` returns and how many rows are then marked; rolled back."""
+    with transaction.atomic():
+        found = take("default", **options)
+        marked = OutboxEvent.objects.filter(relayed_at__isnull=False).count()
+        transaction.set_rollback(True)
+    return found, marked
+
+
+def test_the_one_statement_batch_equals_the_orm_batch():
+    _burst(700, 100)
+    old = timezone.now() - datetime.timedelta(seconds=30)
+    OutboxEvent.objects.filter(id__in=OutboxEvent.objects.order_by("-id").values("id")[:50]).update(
+        created_at=old
+    )
+
+    one, marked = _taken(pending._taken_in_one_statement, size=500, cutoff=None)
+    orm, orm_marked = _taken(pending._selected_then_marked, size=500, cutoff=None)
+
+    assert len(one) == 500
+    assert (marked, orm_marked) == (600, 600)
+    assert [row.event_id for row in one] == [row.event_id for row in orm]
+    for mine, theirs in zip(one, orm, strict=True):
+        assert json.loads(mine.payload) == json.loads(theirs.payload)
+        assert (mine.stream, mine.key, mine.contract, mine.trace) == (
+            theirs.stream, theirs.key, theirs.contract, theirs.trace,
+        )  # fmt: skip
+        parsed = datetime.datetime.fromisoformat(mine.produced_at)
+        assert parsed == datetime.datetime.fromisoformat(theirs.produced_at)
+    # Only rows older than the cutoff, oldest id first.
+    cutoff = timezone.now() - datetime.timedelta(seconds=10)
+    aged, _ = _taken(pending._taken_in_one_statement, size=500, cutoff=cutoff)
+    assert len(aged) == 50
+    assert [row.event_id for row in aged] == [
+        str(value)
+        for value in OutboxEvent.objects.filter(created_at=old)
+        .order_by("id")
+        .values_list("event_id", flat=True)
+    ]
