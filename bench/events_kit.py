@@ -113,7 +113,7 @@ class _KitStream:
         # Each run of a stream counts from what earlier runs left: the
         # inbox and the stream already hold their events.
         self.handled_before = self.inbox.count()
-        self.appended_before = self._state()[0]
+        self.read_before = self._state()[0]
 
     def produce(self, count: int) -> None:
         """``count`` events in transactions of ``per_transaction``; the relay
@@ -129,31 +129,28 @@ class _KitStream:
                 self.stream.produce_many(payload(number) for number in range(start, stop))
         self.produced = last
 
-    def _state(self) -> tuple[int, bool]:
-        """Entries ever appended to the stream, and whether any waits for
-        the group (pending or not delivered yet): one pipelined round trip."""
+    def _state(self) -> tuple[int | None, bool]:
+        """Entries the group has read from the stream so far (None: Redis
+        cannot tell), and whether any waits for it (pending, or not delivered
+        yet): one pipelined round trip of small answers (``XINFO STREAM``
+        would send entries along)."""
         from ucloud.events import broker
 
-        keys = broker.partition_keys(self.stream.name)
         pipe = broker.connect().pipeline(transaction=False)
-        for key in keys:
-            pipe.xinfo_stream(key)
-        for key in keys:
+        for key in broker.partition_keys(self.stream.name):
             pipe.xinfo_groups(key)
-        answers = pipe.execute(raise_on_error=False)
-        appended = sum(
-            int(info.get("entries-added") or 0)
-            for info in answers[: len(keys)]
-            if isinstance(info, dict)  # else no stream on this partition yet
-        )
-        waiting = False
-        for groups in answers[len(keys) :]:
-            for group in groups if isinstance(groups, list) else []:
+        read, waiting = 0, False
+        for groups in pipe.execute(raise_on_error=False):
+            for group in groups if isinstance(groups, list) else []:  # else: no stream yet
                 name = group["name"]
-                if (name.decode() if isinstance(name, bytes) else name) == self.group:
-                    lag = group.get("lag")  # None: Redis cannot tell; the count will
-                    waiting |= bool(group.get("pending")) or (lag is not None and lag != 0)
-        return appended, waiting
+                if (name.decode() if isinstance(name, bytes) else name) != self.group:
+                    continue
+                lag, entries_read = group.get("lag"), group.get("entries-read")
+                if lag is None or entries_read is None:
+                    return None, False
+                read += int(entries_read)
+                waiting |= bool(group.get("pending")) or lag != 0
+        return read, waiting
 
     def wait_handled(self, what: str) -> None:
         handled = self.handled_before + self.produced
@@ -162,11 +159,13 @@ class _KitStream:
             # Counting the inbox costs PostgreSQL milliseconds once it holds
             # tens of thousands of entries: polled every few ms, the count
             # took a fifth of the database's CPU from the kit being measured.
-            # It runs only once Redis says every event is in the stream and
-            # acknowledged (after its inbox entry committed).
-            appended, waiting = self._state()
-            if appended - self.appended_before < self.produced or waiting:
-                return False
+            # It runs only once Redis says the group has read every event
+            # and acknowledged it (after its inbox entry committed).
+            read, waiting = self._state()
+            if read is not None and self.read_before is not None:
+                caught_up = not waiting and read - self.read_before >= self.produced
+                if not caught_up:
+                    return False
             return self.inbox.count() >= handled
 
         _wait(done, what)
