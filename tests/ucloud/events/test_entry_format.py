@@ -1,6 +1,7 @@
 """A stream entry as the relay appends it and a consumer reads it back:
-two fields (meta and payload), the six-field entries of earlier versions
-still read, foreign entries never failing the read."""
+one field (the payload's JSON, then the event's facts), the six-field
+entries of earlier versions still read, foreign entries never failing the
+read."""
 
 from __future__ import annotations
 
@@ -48,14 +49,14 @@ def _read_back(client: redis.Redis, stream: str, key: str) -> list[tuple[dict, b
     return [(fields, broker.decode(fields)) for _, fields in raw]
 
 
-@pytest.mark.parametrize("key", ["42", "a|key|with|bars", "", "ключ 7"])
+@pytest.mark.parametrize("key", ["42", "a|key|with|bars", "", "ключ 7", "two\nlines"])
 def test_what_the_relay_appends_reads_back_the_same(client, stream, key):
     sent = _outgoing(stream, key)
     broker.publish(client, [sent])
 
     [(fields, received)] = _read_back(client, stream, key)
 
-    assert set(fields) == {b"meta", b"payload"}
+    assert set(fields) == {b"event"}
     assert received.event_id == sent.event_id
     assert received.key == key
     assert received.payload == {"key": key, "text": "a|b"}
@@ -98,9 +99,12 @@ def test_an_entry_of_the_six_field_format_still_reads(client, stream):
 
 
 def test_a_foreign_entry_decodes_without_failing_the_read():
-    odd = broker.decode({b"meta": b"not-the-kit's", b"payload": b"{broken"})
+    odd = broker.decode({b"event": b"{broken\nnot-the-kit's"})
     assert (odd.event_id, odd.key, odd.produced_at) == ("not-the-kit's", "", None)
     assert odd.payload == "{broken"  # left to validation, which dead-letters it
 
-    bad_time = broker.decode({b"meta": b"id|yesterday|||k", b"payload": b"1"})
+    bad_time = broker.decode({b"event": b"1\nid|yesterday|||k"})
     assert (bad_time.produced_at, bad_time.key, bad_time.payload) == (None, "k", 1)
+
+    nothing = broker.decode({b"other": b"\xff"})
+    assert (nothing.event_id, nothing.payload) == ("", None)
