@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import uuid
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,6 +100,7 @@ def _validated(
     stream: EventStream, received: Sequence[Received], procs: list[Processor], outcome: Outcome
 ) -> list[Event]:
     events = []
+    received = _of_the_kit(stream, received, outcome)
     checked = stream.received(
         [item.payload for item in received], contracts=[item.contract for item in received]
     )
@@ -118,6 +120,31 @@ def _validated(
         else:
             events.append(event)
     return events
+
+
+def _of_the_kit(
+    stream: EventStream, received: Sequence[Received], outcome: Outcome
+) -> list[Received]:
+    """The entries with an event id; the others are logged and finished.
+
+    An entry someone else appended to the stream has no id the inbox or a
+    dead letter could hold: left pending, it would be tried forever and
+    hold back its partition.
+    """
+    kept = []
+    for item in received:
+        try:
+            uuid.UUID(item.event_id)
+        except ValueError:
+            logger.error(
+                "Dropped an entry of %s that is no event of the kit (event id %r)",
+                stream.name,
+                item.event_id[:100],
+            )
+            outcome.done.append(item.event_id)
+            continue
+        kept.append(item)
+    return kept
 
 
 def _raw(payload: Any) -> dict[str, Any]:

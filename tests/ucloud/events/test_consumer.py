@@ -190,6 +190,26 @@ def test_a_payload_the_serializer_refuses_is_dead_lettered_at_the_first_attempt(
     step_until(lambda: pending_count(events_redis, orders, group) == 0, consumer)
 
 
+def test_an_entry_that_is_no_event_of_the_kit_is_dropped_and_holds_nothing_back(
+    orders, group, events_redis, caplog
+):
+    handled: list[int] = []
+    subscribe(orders, lambda event: handled.append(event.payload["order_id"]), group=group)
+    consumer = consumer_of(group, events_redis, "c1")
+    consumer.step()
+    # Someone else's entry on the partition of key 5, before an event of key 5.
+    events_redis.xadd(
+        broker.stream_key(orders.name, partition_of("5", PARTITIONS)),
+        {"event": '{"order_id": 5}\nnot-a-uuid|||5'},
+    )
+    produce(orders, order(5))
+
+    step_until(lambda: handled == [5], consumer)
+    step_until(lambda: pending_count(events_redis, orders, group) == 0, consumer)
+    assert not DeadLetter.objects.exists()
+    assert "no event of the kit (event id 'not-a-uuid')" in caplog.text
+
+
 def test_a_database_outage_counts_no_attempt_and_the_event_is_delivered_after_it(
     orders, group, events_redis
 ):
