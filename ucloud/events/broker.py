@@ -150,8 +150,9 @@ def decode(fields: dict[bytes, bytes]) -> Received:
             for name in (b"id", b"at", b"contract", b"trace", b"key")
         )
     try:
-        payload: Any = json.loads(raw)
-    except ValueError:
+        # From text: given bytes, json guesses their encoding first.
+        payload: Any = json.loads(raw.decode())
+    except ValueError:  # UnicodeDecodeError included
         # Left to validation, which dead-letters it with the reason.
         payload = raw.decode(errors="replace")
     return Received(

@@ -17,7 +17,7 @@ import logging
 import uuid
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -31,9 +31,11 @@ from ucloud.settings import ucloud_settings
 logger = logging.getLogger("ucloud.events")
 
 
-@dataclass(frozen=True)
-class Received:
-    """An event as it came off the stream: its payload not yet validated."""
+class Received(NamedTuple):
+    """An event as it came off the stream: its payload not yet validated.
+
+    A named tuple: a consumer makes one per entry, at half the cost of a
+    frozen dataclass."""
 
     event_id: str
     key: str
