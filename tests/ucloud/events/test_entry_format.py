@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import json
 import uuid
+from typing import Any
 
 import pytest
 import redis
@@ -45,7 +46,7 @@ def _outgoing(stream: str, key: str, **values: str) -> broker.Outgoing:
 
 def _read_back(client: redis.Redis, stream: str, key: str) -> list[tuple[dict, broker.Received]]:
     partition = broker.partition_of(key, PARTITIONS)
-    raw = client.xrange(broker.stream_key(stream, partition))
+    raw: Any = client.xrange(broker.stream_key(stream, partition))
     return [(fields, broker.decode(fields)) for _, fields in raw]
 
 

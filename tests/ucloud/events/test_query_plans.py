@@ -61,7 +61,7 @@ def test_the_inbox_lookup_probes_the_index_on_a_table_never_analyzed():
     wanted = [str(uuid.uuid4()) for _ in range(500)]
     captured: list[tuple[str, list]] = []
 
-    def capture(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+    def capture(execute, sql, params, many, context):
         captured.append((sql, list(params)))
         return execute(sql, params, many, context)
 
@@ -103,7 +103,7 @@ def test_the_relay_reads_pending_rows_by_plain_index_scan():
     _burst(3000, 2900)
     captured: list[tuple[str, list]] = []
 
-    def capture(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+    def capture(execute, sql, params, many, context):
         captured.append((sql, list(params)))
         return execute(sql, params, many, context)
 
@@ -121,7 +121,7 @@ def test_the_relay_reads_pending_rows_by_plain_index_scan():
     assert _setting("enable_bitmapscan") == "on"  # for the relay's transaction only
 
 
-def _taken(take, **options) -> tuple[list, int]:  # type: ignore[no-untyped-def]
+def _taken(take, **options) -> tuple[list, int]:
     """What ``take`` returns and how many rows are then marked; rolled back."""
     with transaction.atomic():
         found = take("default", **options)
