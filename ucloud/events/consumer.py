@@ -84,6 +84,16 @@ class Lane:
             self.backlog = self.backlog[size:]
         return taken
 
+    def put_back(self, entries: list[Entry], due: float) -> None:
+        """Entries taken and not finished, to be tried again at ``due``: on
+        an ordered stream ahead of the rest of the backlog, which waits too."""
+        if self.stream.ordered:
+            self.backlog = entries + self.backlog
+            self.due = due
+        else:
+            self.retries.extend(entries)
+            self.retry_due = due
+
 
 class GroupConsumer:
     def __init__(self, group: str, *, client: redis.Redis, name: str | None = None) -> None:
@@ -263,38 +273,28 @@ class GroupConsumer:
         done = set(outcome.done)
         delays = self._count_failures(outcome, lane_of)
         finished: dict[str, list[str]] = {}
+        waiting: dict[str, list[Entry]] = {}
         forget: list[str] = []
         for lane in lanes:
-            finished[lane.key] = []
-            for entry_id, received in taken[lane.key]:
-                if received.event_id in done:
-                    finished[lane.key].append(entry_id)
-                    if self.attempts.pop(received.event_id, None) is not None:
-                        forget.append(received.event_id)
+            finished[lane.key], waiting[lane.key] = [], []
+            for entry in taken[lane.key]:
+                event_id = entry[1].event_id
+                if event_id not in done:
+                    waiting[lane.key].append(entry)
+                    continue
+                finished[lane.key].append(entry[0])
+                if self.attempts.pop(event_id, None) is not None:
+                    forget.append(event_id)
         broker.ack(self.client, self.group, finished, forget)
         now = time.monotonic()
         for lane in lanes:
-            entries = taken[lane.key]
-            waiting = [entry for entry in entries if entry[1].event_id not in done]
-            if not waiting:
-                continue
-            delay = max(delays.get(lane.key, 0.0), 0.0)
-            if lane.stream.ordered:
-                lane.backlog = waiting + lane.backlog
-                lane.due = now + delay
-            else:
-                lane.retries.extend(waiting)
-                lane.retry_due = now + delay
+            if waiting[lane.key]:
+                lane.put_back(waiting[lane.key], now + max(delays.get(lane.key, 0.0), 0.0))
 
     def _put_back(self, lanes: list[Lane], taken: dict[str, list[Entry]], delay: float) -> None:
         due = time.monotonic() + delay
         for lane in lanes:
-            if lane.stream.ordered:
-                lane.backlog = taken[lane.key] + lane.backlog
-                lane.due = due
-            else:
-                lane.retries.extend(taken[lane.key])
-                lane.retry_due = due
+            lane.put_back(taken[lane.key], due)
 
     def _count_failures(self, outcome: Outcome, lane_of: dict[str, str]) -> dict[str, float]:
         """Record each failure (transient ones are not attempts); the wait
