@@ -12,6 +12,7 @@ is found here and skipped. Both operations take a whole batch (up to
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from django.db import connections
@@ -30,22 +31,21 @@ def handled(alias: str, consumer: str, event_ids: Sequence[str]) -> set[str]:
     return {str(value) for value in seen.values_list("event_id", flat=True)}
 
 
-def _columns() -> tuple[str, str, str, str]:
-    meta = InboxEntry._meta
-    fields = ("consumer", "event_id", "handled_at")
-    consumer, event_id, handled_at = (
-        str(getattr(meta.get_field(name), "column", name)) for name in fields
-    )
-    return meta.db_table, consumer, event_id, handled_at
-
-
 # The ids travel as one comma-separated text parameter that the server
 # splits: binding a list makes the driver build an array value in Python,
 # element by element (a tenth of a consumer's CPU at 500 ids a batch).
 _IDS = "unnest(string_to_array(%s, ',')::uuid[])"
 
 
-def _probed(alias: str, consumer: str, event_ids: Sequence[str]) -> set[str]:
+@functools.cache
+def _statements() -> tuple[str, str]:
+    """The lookup and the insert, made once (the model's names do not change)."""
+    meta = InboxEntry._meta
+    consumer, event_id, handled_at = (
+        str(getattr(meta.get_field(name), "column", name))
+        for name in ("consumer", "event_id", "handled_at")
+    )
+    table = meta.db_table
     # One probe of the (consumer, event_id) unique index per id. The plain
     # "consumer = %s AND event_id IN (...)" lets the planner read every entry
     # of the consumer when its statistics are stale (a fresh table, a burst
@@ -53,15 +53,24 @@ def _probed(alias: str, consumer: str, event_ids: Sequence[str]) -> set[str]:
     # entries, growing with the inbox. The LIMIT keeps the subquery from
     # being flattened into a join, so each id is one index lookup whatever
     # the statistics say.
-    table, consumer_column, event_column, _ = _columns()
-    query = (
-        f'SELECT found."{event_column}"::text FROM {_IDS} AS wanted(id) '
-        f'CROSS JOIN LATERAL (SELECT entry."{event_column}" FROM "{table}" entry '
-        f'WHERE entry."{consumer_column}" = %s AND entry."{event_column}" = wanted.id '
+    lookup = (
+        f'SELECT found."{event_id}"::text FROM {_IDS} AS wanted(id) '
+        f'CROSS JOIN LATERAL (SELECT entry."{event_id}" FROM "{table}" entry '
+        f'WHERE entry."{consumer}" = %s AND entry."{event_id}" = wanted.id '
         f"LIMIT 1) found"
     )
+    # One statement whatever the batch's size, and no Python per row (the
+    # ORM's bulk_create builds a model instance for each).
+    insert = (
+        f'INSERT INTO "{table}" ("{consumer}", "{event_id}", "{handled_at}") '
+        f"SELECT %s, id, %s FROM {_IDS} AS id"
+    )
+    return lookup, insert
+
+
+def _probed(alias: str, consumer: str, event_ids: Sequence[str]) -> set[str]:
     with connections[alias].cursor() as cursor:
-        cursor.execute(query, [",".join(event_ids), consumer])
+        cursor.execute(_statements()[0], [",".join(event_ids), consumer])
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -70,15 +79,8 @@ def record(alias: str, consumer: str, event_ids: Sequence[str]) -> None:
     if not event_ids:
         return
     if connections[alias].vendor == "postgresql":
-        # One statement whatever the batch's size, and no Python per row
-        # (the ORM's bulk_create builds a model instance for each).
-        table, consumer_column, event_column, handled_column = _columns()
-        query = (
-            f'INSERT INTO "{table}" ("{consumer_column}", "{event_column}", "{handled_column}") '
-            f"SELECT %s, id, %s FROM {_IDS} AS id"
-        )
         with connections[alias].cursor() as cursor:
-            cursor.execute(query, [consumer, timezone.now(), ",".join(event_ids)])
+            cursor.execute(_statements()[1], [consumer, timezone.now(), ",".join(event_ids)])
         return
     InboxEntry.objects.using(alias).bulk_create(
         [InboxEntry(consumer=consumer, event_id=event_id) for event_id in event_ids]
