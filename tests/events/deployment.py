@@ -104,6 +104,8 @@ class ProbeDeployment:
     env: dict[str, str]
     workers: list[Worker] = field(default_factory=list)
     productions: list[Production] = field(default_factory=list)
+    # Workers that exited and were started again by ``supervise``.
+    replaced: list[Worker] = field(default_factory=list)
 
     def use_broker(self, redis: PrivateRedis, *, visibility_timeout: int = 5) -> None:
         # Celery's broker and the event streams on the private Redis. A short
@@ -180,10 +182,20 @@ class ProbeDeployment:
                 raise AssertionError(f"gave up waiting for {what}\n{self.logs()}")
             time.sleep(0.1)
 
-    def wait_for_effects(self, count: int) -> None:
-        """Until each probe processor has ``count`` effects."""
+    def supervise(self) -> None:
+        """Start a new worker for each one that exited, as a supervisor would."""
+        for worker in list(self.workers):
+            if worker.process.poll() is not None and worker not in self.replaced:
+                self.replaced.append(worker)
+                self.start_worker()
+
+    def wait_for_effects(self, count: int, *, supervised: bool = False) -> None:
+        """Until each probe processor has ``count`` effects; ``supervised``:
+        workers that exit meanwhile are started again."""
 
         def reached() -> bool:
+            if supervised:
+                self.supervise()
             effects = self.database.effects()
             return all(len(effects.get(name, [])) >= count for name in PROCESSORS)
 

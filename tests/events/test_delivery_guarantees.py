@@ -144,12 +144,11 @@ def test_events_produced_while_redis_is_down_are_relayed_by_the_sweep_once_it_is
 
     broker.start()  # empty: it kept nothing; consumers make their groups again
     # Celery's main process can exit on the lost connection when a periodic
-    # task was in flight (kombu's restore of unacked messages fails); a
-    # supervisor starts it again, as here. Nothing it held is lost.
-    if any(worker.process.poll() is not None for worker in deployment.workers):
-        deployment.start_worker()
+    # task was in flight (kombu's restore of unacked messages fails), before
+    # or after Redis is back; a supervisor starts it again, as the wait does
+    # here. Nothing it held is lost.
     # Nothing else produces now: only the beat sweep can relay the 300 rows.
-    deployment.wait_for_effects(600)
+    deployment.wait_for_effects(600, supervised=True)
     deployment.wait_until(lambda: swept(deployment) >= 300, "sweeps to report 300 relayed events")
     deployment.produce(count=300, start=600, transactions=3).result()
     deployment.wait_for_effects(900)
