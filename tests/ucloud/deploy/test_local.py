@@ -85,7 +85,9 @@ def test_stop_ends_honcho_and_every_process_it_started(tmp_path):
     env = {**os.environ, "UCLOUD_RUN_DIR": str(tmp_path)}
     started = honcho.start_honcho(tmp_path, project_dir(), env)
     try:
-        assert honcho.running_honcho(tmp_path) == started.pid
+        # Popen returns once exec has begun; the kernel fills in the new
+        # command line a moment later, and until then /proc shows it empty.
+        _wait_for(lambda: honcho.running_honcho(tmp_path) == started.pid, "honcho is found")
 
         def both_sleeping():
             commands = [cmdline(pid) for pid in honcho.deployment_processes(tmp_path)]
