@@ -9,7 +9,8 @@ and a running Celery worker; it prints one JSON line with its measurements::
 * kit end to end: ``produce_many`` in transactions, the relay appending to
   Redis Streams after commit, a no-op batched processor in the worker's
   stream consumers; until the last inbox entry exists; on a stream with
-  order per key and on one without;
+  order per key and on one without; in rounds, each after a run of raw
+  Redis Streams (``bench.events_streams``) of as many events;
 * raw Celery: no-op tasks, one message each, until the queue is drained;
   and a backlog built while the worker's consumer is paused (remote
   control), timed from the first message taken;
@@ -94,6 +95,11 @@ def resumed_and_taking(queue: str, resume: Callable[[], None]) -> float:
         broker.close()
 
 
+def _nothing_delivered(group: dict[Any, Any]) -> bool:
+    last = group.get("last-delivered-id")
+    return (last.decode() if isinstance(last, bytes) else str(last)) == "0-0"
+
+
 class _KitStream:
     """A bench stream's producer and its processor's inbox count."""
 
@@ -146,6 +152,10 @@ class _KitStream:
                 if (name.decode() if isinstance(name, bytes) else name) != self.group:
                     continue
                 lag, entries_read = group.get("lag"), group.get("entries-read")
+                if entries_read is None and _nothing_delivered(group):
+                    # Redis (7.0) leaves the counter unset until a group
+                    # made on an empty stream first reads: it has read none.
+                    entries_read = 0
                 if lag is None or entries_read is None:
                     return None, False
                 read += int(entries_read)
@@ -356,6 +366,23 @@ def produce_overhead(iterations: int, *, warmup: int) -> dict[str, Any]:
     }
 
 
+def _paired_with_raw(kit: list[dict[str, Any]], raw: list[dict[str, Any]]) -> dict[str, Any]:
+    """Raw Streams' figures, and the kit's (ordered stream) against them
+    round by round: the median of the rounds' ratios."""
+    ratios = [
+        mine["events_e2e_per_s"] / theirs["streams_per_s"]
+        for mine, theirs in zip(kit, raw, strict=True)
+    ]
+    return {
+        "streams_per_s": round(statistics.median(run["streams_per_s"] for run in raw)),
+        "events_vs_streams_ratio": round(statistics.median(ratios), 3),
+        "round_ratios": [round(ratio, 3) for ratio in ratios],
+        "runs": [run["streams_per_s"] for run in raw],
+        "events": raw[0]["events"],
+        "consumers": raw[0]["consumers"],
+    }
+
+
 def _combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The runs of one stream as one: all their events over all their time."""
     events = sum(run["events"] for run in runs)
@@ -374,6 +401,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--per-transaction", type=int, default=1_000)
+    parser.add_argument("--rounds", type=int, default=3, help="raw Streams + kit runs, in turns")
     parser.add_argument("--tasks", type=int, default=5_000)
     parser.add_argument("--drain-tasks", type=int, default=3_000)
     parser.add_argument("--iterations", type=int, default=300)
@@ -385,18 +413,28 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.db import connection
 
+    from bench import events_streams
+
     results: dict[str, Any] = {"database": connection.vendor}
-    # Alternating runs of the two streams: a noisy moment of the machine
-    # does not land on one of them only.
+    # Rounds of a raw Streams run, then the two kit streams (which of them
+    # goes first alternates): this shared machine's speed drifts by half
+    # within minutes, so each kit run is compared with the raw run next to
+    # it, never with one from another moment.
     runs: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
-    for ordered in (True, False, True, False):
-        runs[ordered].append(
-            kit_end_to_end(args.events // 2, ordered=ordered, per_transaction=args.per_transaction)
-        )
+    raw: list[dict[str, Any]] = []
+    per_run = args.events // 2
+    for turn in range(args.rounds):
+        raw.append(events_streams.measure(str(settings.CELERY_BROKER_URL), events=per_run))
+        for ordered in (True, False) if turn % 2 == 0 else (False, True):
+            runs[ordered].append(
+                kit_end_to_end(per_run, ordered=ordered, per_transaction=args.per_transaction)
+            )
     results["kit"] = _combined(runs[True])
     results["kit_unordered"] = _combined(runs[False])
+    results["streams"] = _paired_with_raw(runs[True], raw)
     results["celery"] = celery_tasks(args.tasks, args.drain_tasks, warmup=200)
     vacuumed = vacuum_outbox()
     results["overhead"] = {**produce_overhead(args.iterations, warmup=30), "vacuumed": vacuumed}
