@@ -19,8 +19,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import redis
 from django.conf import settings
@@ -82,9 +81,9 @@ def connect(url: str | None = None) -> redis.Redis:
         return client
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    """An outbox row on its way to its stream."""
+class Outgoing(NamedTuple):
+    """An outbox row on its way to its stream (a named tuple: the relay
+    makes one per event, at a third of a frozen dataclass's cost)."""
 
     stream: str
     key: str

@@ -6,10 +6,12 @@ way still: ``ucloud.events.inbox``); small batches are not worth the extra
 statement::
 
     copy_rows("default", OutboxEvent, ("event_id", "stream", "key", "payload"), rows)
+    new_event_ids(3)     # ["5f0c6b1e0d8a4c2e9b7d...", ...]: random version-4 UUIDs
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,9 +20,26 @@ from django.db.models import Field, Model
 
 COPY_THRESHOLD = 100
 
+# A version-4 UUID from 128 random bits: the version nibble and the variant
+# bits set as RFC 9562 says (what ``uuid.uuid4`` does, one id at a time).
+_V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_V4_SET = (0x4000 << 64) | (0x8000 << 48)
+
 
 def worth_copying(alias: str, count: int) -> bool:
     return count >= COPY_THRESHOLD and connections[alias].vendor == "postgresql"
+
+
+def new_event_ids(count: int) -> list[str]:
+    """``count`` random version-4 UUIDs as 32 hex digits (PostgreSQL's uuid
+    input takes them without hyphens). One ``os.urandom`` call for all of
+    them: ``uuid.uuid4`` makes one system call per id, a tenth of a large
+    produce's time on these virtual machines."""
+    raw = os.urandom(16 * count)
+    return [
+        f"{int.from_bytes(raw[at : at + 16]) & _V4_CLEAR | _V4_SET:032x}"
+        for at in range(0, 16 * count, 16)
+    ]
 
 
 def copy_rows(

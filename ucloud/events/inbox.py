@@ -8,6 +8,9 @@ is found here and skipped. Both operations take a whole batch (up to
     with transaction.atomic():
         ...                                   # the processor's effect
         record("default", processor.id, ["9a1b..."])
+    with transaction.atomic():                # or: which are new, recorded at once
+        fresh = record_new("default", processor.id, ["3f0c...", "77d2..."])  # {"77d2..."}
+        ...                                   # the effect, for those only
 """
 
 from __future__ import annotations
@@ -38,8 +41,9 @@ _IDS = "unnest(string_to_array(%s, ',')::uuid[])"
 
 
 @functools.cache
-def _statements() -> tuple[str, str]:
-    """The lookup and the insert, made once (the model's names do not change)."""
+def _statements() -> tuple[str, str, str]:
+    """The lookup, the insert and the insert of new entries only, made once
+    (the model's names do not change)."""
     meta = InboxEntry._meta
     consumer, event_id, handled_at = (
         str(getattr(meta.get_field(name), "column", name))
@@ -65,7 +69,13 @@ def _statements() -> tuple[str, str]:
         f'INSERT INTO "{table}" ("{consumer}", "{event_id}", "{handled_at}") '
         f"SELECT %s, id, %s FROM {_IDS} AS id"
     )
-    return lookup, insert
+    # The unique index decides which entries are new, in the same statement:
+    # no lookup beforehand, and a concurrent delivery of the same event
+    # waits for the other's transaction instead of failing with it.
+    insert_new = (
+        f'{insert} ON CONFLICT ("{consumer}", "{event_id}") DO NOTHING RETURNING "{event_id}"::text'
+    )
+    return lookup, insert, insert_new
 
 
 def _probed(alias: str, consumer: str, event_ids: Sequence[str]) -> set[str]:
@@ -85,3 +95,18 @@ def record(alias: str, consumer: str, event_ids: Sequence[str]) -> None:
     InboxEntry.objects.using(alias).bulk_create(
         [InboxEntry(consumer=consumer, event_id=event_id) for event_id in event_ids]
     )
+
+
+def record_new(alias: str, consumer: str, event_ids: Sequence[str]) -> set[str]:
+    """Inbox entries for the ids among ``event_ids`` that ``consumer``'s inbox
+    does not hold yet (in the caller's transaction); those ids."""
+    if not event_ids:
+        return set()
+    if connections[alias].vendor == "postgresql":
+        with connections[alias].cursor() as cursor:
+            cursor.execute(_statements()[2], [consumer, timezone.now(), ",".join(event_ids)])
+            return {row[0] for row in cursor.fetchall()}
+    seen = handled(alias, consumer, event_ids)
+    fresh = [event_id for event_id in dict.fromkeys(event_ids) if event_id not in seen]
+    record(alias, consumer, fresh)
+    return set(fresh)

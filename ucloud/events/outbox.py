@@ -11,7 +11,6 @@ whatever a crash or a broker outage left behind::
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +19,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from ucloud import observers
-from ucloud.events.copying import copy_rows, worth_copying
+from ucloud.events.copying import copy_rows, new_event_ids, worth_copying
 from ucloud.models import OutboxEvent
 
 logger = logging.getLogger("ucloud.events")
@@ -60,8 +59,8 @@ def write(
             OutboxEvent,
             ("event_id", "stream", "key", "payload", "contract", "trace", "created_at"),
             [
-                (uuid.uuid4(), stream, str(p.get(key_field, "")), encoder.encode(p), *tail)
-                for p in payloads
+                (event_id, stream, str(p.get(key_field, "")), encoder.encode(p), *tail)
+                for event_id, p in zip(new_event_ids(len(payloads)), payloads, strict=True)
             ],
         )
     else:

@@ -42,8 +42,9 @@ UPDATE "{table}" SET "relayed_at" = %s
 WHERE "id" IN (
     SELECT "id" FROM "{table}" WHERE "relayed_at" IS NULL {older} ORDER BY "id" LIMIT %s
 )
-RETURNING "id", "event_id"::text, "stream", "key", "payload"::text, "contract",
-    to_char("created_at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'), "trace"
+RETURNING "id", "stream", "key", "event_id"::text, "payload"::text,
+    to_char("created_at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
+    "contract", "trace"
 """
 
 
@@ -58,7 +59,8 @@ def _taken_in_one_statement(
         cursor.execute(statement, params)
         rows = cursor.fetchall()
     rows.sort(key=lambda row: row[0])  # RETURNING has no order
-    return [_outgoing(row) for row in rows]
+    # The columns come in Outgoing's order, after the id.
+    return [Outgoing._make(row[1:]) for row in rows]
 
 
 # The payload as the database holds it (JSON text): decoding it into a dict

@@ -89,12 +89,9 @@ class Processor:
         Returns how many of them are handled (now or before) from the start,
         and the failure of the next one, if any.
         """
+        if self.batched and len(events) > 1 and self._run_batch(events):
+            return len(events), None
         handled = self.handled(events)
-        fresh = [event for event in events if event.event_id not in handled]
-        if not fresh:
-            return len(events), None
-        if self.batched and len(fresh) > 1 and self._run_batch(fresh):
-            return len(events), None
         for index, event in enumerate(events):
             if event.event_id in handled:
                 continue
@@ -106,19 +103,29 @@ class Processor:
     def run_each(self, events: Sequence[Event]) -> list[Failure]:
         """Handle each event not handled before; return the ones that failed
         (a failure does not stop the others)."""
+        if self.batched and len(events) > 1 and self._run_batch(events):
+            return []
         handled = self.handled(events)
         fresh = [event for event in events if event.event_id not in handled]
-        if not fresh or (self.batched and len(fresh) > 1 and self._run_batch(fresh)):
-            return []
         return [failure for event in fresh if (failure := self._run_one(event)) is not None]
 
-    def _run_batch(self, events: list[Event]) -> bool:
-        """The whole batch in one transaction; False when it failed (the
-        caller then isolates the culprit event by event)."""
+    def _run_batch(self, events: Sequence[Event]) -> bool:
+        """The events not handled before, in one transaction with their inbox
+        entries; False when it failed (the caller then isolates the culprit
+        event by event)."""
         try:
-            with self._observed(events), transaction.atomic(using=self.using):
-                self.function(events)
-                self._record(events)
+            with transaction.atomic(using=self.using):
+                fresh_ids = inbox.record_new(
+                    self.using, self.id, [event.event_id for event in events]
+                )
+                fresh = []
+                for event in events:
+                    if event.event_id in fresh_ids:
+                        fresh_ids.discard(event.event_id)  # once, should it come twice
+                        fresh.append(event)
+                if fresh:
+                    with self._observed(fresh):
+                        self.function(fresh)
         except Exception:
             _drop_broken_connection(self.using)
             return False

@@ -3,13 +3,17 @@ in the same transaction, as the ORM path writes."""
 
 from __future__ import annotations
 
+import json
+import uuid
+
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 
 from apps.files.api import files_events
 from apps.notifications.models import Notification
 from tests.conftest import require
-from ucloud.events.copying import COPY_THRESHOLD
+from ucloud.events.copying import COPY_THRESHOLD, copy_rows, new_event_ids
 from ucloud.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -63,3 +67,43 @@ def test_a_copied_batch_rolls_back_with_its_transaction():
 
     assert OutboxEvent.objects.count() == 0
     assert Notification.objects.count() == 0
+
+
+ODD = "a\tb\nc\rd\\e \\N \\t"
+
+
+def test_copied_values_keep_the_characters_copy_escapes():
+    """Tabs, newlines, carriage returns and backslashes (and text that looks
+    like COPY's NULL) reach the row unchanged: the text format escapes them."""
+    events = _events(COPY_THRESHOLD, "carol")
+    events[0]["path"] = f"/copy/{ODD}"
+    with transaction.atomic():
+        files_events.produce_many(events)
+
+    first = OutboxEvent.objects.order_by("id").first()
+    assert first is not None
+    assert first.payload["path"] == f"/copy/{ODD}"
+    assert uuid.UUID(str(first.event_id)).version == 4
+
+
+def test_copy_rows_writes_any_text_and_null():
+    event_id, at = new_event_ids(1)[0], timezone.now()
+    with transaction.atomic():
+        copy_rows(
+            "default",
+            OutboxEvent,
+            ("event_id", "stream", "key", "payload", "created_at", "relayed_at"),
+            [(event_id, ODD, ODD, json.dumps({"text": ODD}), at, None)],
+        )
+
+    row = OutboxEvent.objects.get()
+    assert (str(row.event_id).replace("-", ""), row.stream, row.key) == (event_id, ODD, ODD)
+    assert row.payload == {"text": ODD}
+    assert (row.created_at, row.relayed_at) == (at, None)
+
+
+def test_new_event_ids_are_distinct_version_4_uuids():
+    ids = new_event_ids(2000)
+    assert len(set(ids)) == 2000
+    parsed = [uuid.UUID(value) for value in ids]
+    assert {(value.version, value.variant) for value in parsed} == {(4, uuid.RFC_4122)}
