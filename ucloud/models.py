@@ -24,7 +24,13 @@ from ucloud.search.models import SearchAlias, SearchEntry  # noqa: F401
 class OutboxEvent(models.Model):
     """An event produced in the same transaction as the state change it tells of."""
 
-    event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # A random version-4 UUID, unique by construction (122 random bits),
+    # and not indexed: a unique index made relaying a row (an UPDATE that
+    # PostgreSQL cannot do in place) check it against its own old version,
+    # a third of the relay's time, and every produce pay a random insert
+    # into a large index. Consumers dedupe in their inbox; nothing looks an
+    # outbox row up by it (the admin's search scans the text).
+    event_id = models.UUIDField(default=uuid.uuid4, editable=False)
     stream = models.CharField(max_length=200)
     key = models.CharField(max_length=200)
     payload = models.JSONField(encoder=DjangoJSONEncoder)
