@@ -25,6 +25,7 @@ from bench.server import Server
 
 SCRIPT = Path(__file__).resolve().parent / "wrk.lua"
 MARKER = "WRK_JSON "
+STALLED_RUN_RETRIES = 2
 
 
 @dataclass(frozen=True)
@@ -97,10 +98,20 @@ def run_wrk(base_url: str, token: str, endpoint: Endpoint, settings: WrkSettings
 def _measured_run(
     server: Server, token: str, endpoint: Endpoint, settings: WrkSettings
 ) -> dict[str, Any]:
-    """A wrk run, plus the server's CPU time per request when /proc tells it."""
-    cpu_before = server.cpu_seconds()
-    result = run_wrk(server.base_url, token, endpoint, settings)
-    cpu_after = server.cpu_seconds()
+    """A wrk run, plus the server's CPU time per request when /proc tells it.
+
+    A run in which no request finished measured a stall of the shared
+    machine (a second-long pause of the database's disk, say), not the
+    endpoint, and would divide a ratio by zero: it is run again, twice at
+    most."""
+    for _ in range(STALLED_RUN_RETRIES + 1):
+        cpu_before = server.cpu_seconds()
+        result = run_wrk(server.base_url, token, endpoint, settings)
+        cpu_after = server.cpu_seconds()
+        if result["requests"]:
+            break
+    else:
+        raise RuntimeError(f"no request to {endpoint.path} finished in {settings.seconds} s")
     if cpu_before is not None and cpu_after is not None and cpu_after > cpu_before:
         result["requests_per_cpu_s"] = result["requests"] / (cpu_after - cpu_before)
     return result

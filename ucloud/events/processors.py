@@ -80,9 +80,6 @@ class Processor:
         """Event ids of ``events`` this processor's inbox already holds."""
         return inbox.handled(self.using, self.id, [event.event_id for event in events])
 
-    def _record(self, events: Sequence[Event]) -> None:
-        inbox.record(self.using, self.id, [event.event_id for event in events])
-
     def run_in_order(self, events: Sequence[Event]) -> tuple[int, Failure | None]:
         """Handle ``events`` in order, stopping at the first failure.
 
@@ -132,10 +129,16 @@ class Processor:
         return True
 
     def _run_one(self, event: Event) -> Failure | None:
+        # The inbox entry first, then the effect, as in a batch: two
+        # deliveries of overlapping events (eager passes of two processes)
+        # that took the two in opposite orders would wait on each other
+        # until PostgreSQL's deadlock check broke the tie, a second later.
         try:
-            with self._observed([event]), transaction.atomic(using=self.using):
-                self.function([event] if self.batched else event)
-                self._record([event])
+            with transaction.atomic(using=self.using):
+                if not inbox.record_new(self.using, self.id, [event.event_id]):
+                    return None  # another delivery handled it meanwhile
+                with self._observed([event]):
+                    self.function([event] if self.batched else event)
         except IntegrityError as exc:
             if self.handled([event]):
                 # Another delivery handled it at the same time; its effect

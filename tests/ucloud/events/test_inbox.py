@@ -1,7 +1,7 @@
 """The inbox records which events a consumer handled: ``record_new`` adds
 entries for the new ids only and says which they were, in the caller's
 transaction (on PostgreSQL in one statement, elsewhere a lookup and an
-insert)."""
+insert); a processor's transaction writes them before its effect."""
 
 from __future__ import annotations
 
@@ -10,7 +10,17 @@ import uuid
 import pytest
 from django.db import transaction
 
+from tests.ucloud.events.eventing import (
+    GROUP,
+    OrderEvent,
+    order,
+    received,
+    registries_restored,
+    subscribe,
+)
 from ucloud.events import inbox
+from ucloud.events.delivery import deliver
+from ucloud.events.streams import EventStream
 from ucloud.models import InboxEntry
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -66,3 +76,62 @@ def test_entries_roll_back_with_the_transaction():
 
 def test_nothing_to_record():
     assert inbox.record_new("default", CONSUMER, []) == set()
+
+
+# The order within a processor's transaction: inbox entries, then the effect.
+# Deliveries that took the two in opposite orders (one batch, one event
+# alone) deadlocked when two processes delivered overlapping events.
+
+
+@pytest.fixture
+def orders():
+    with registries_restored():
+        yield EventStream(unique_name("test.inbox.orders"), payload=OrderEvent, key="order_id")
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}.{uuid.uuid4().hex[:8]}"
+
+
+def _seen_by(processor_id: list[str], seen: list[bool]):
+    """A processor function noting whether its events' inbox entries already
+    exist in its own transaction when it runs."""
+
+    def function(events):
+        batch = events if isinstance(events, list) else [events]
+        ids = [event.event_id for event in batch]
+        seen.append(inbox.handled("default", processor_id[0], ids) == set(ids))
+
+    return function
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_the_inbox_entries_are_written_before_the_effect(orders, batched):
+    seen: list[bool] = []
+    processor_id: list[str] = []
+    proc = subscribe(orders, _seen_by(processor_id, seen), batched=batched)
+    processor_id.append(proc.id)
+
+    outcome = deliver(GROUP, orders, received(orders, order(1), order(2)), attempts={})
+
+    assert len(outcome.done) == 2
+    assert seen == ([True] if batched else [True, True])  # one batch, or each alone
+
+
+def test_an_event_alone_after_a_failed_batch_has_its_entry_first(orders):
+    seen: list[bool] = []
+    processor_id: list[str] = []
+    noting = _seen_by(processor_id, seen)
+
+    def fails_in_batches(events):
+        if len(events) > 1:
+            raise RuntimeError("one of them is bad")
+        noting(events)
+
+    proc = subscribe(orders, fails_in_batches, batched=True)
+    processor_id.append(proc.id)
+
+    outcome = deliver(GROUP, orders, received(orders, order(1), order(2)), attempts={})
+
+    assert len(outcome.done) == 2
+    assert seen == [True, True]  # each alone, its entry already written
