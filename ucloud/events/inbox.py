@@ -16,6 +16,7 @@ is found here and skipped. Both operations take a whole batch (up to
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Sequence
 
 from django.db import connections
@@ -25,13 +26,32 @@ from ucloud.models import InboxEntry
 
 
 def handled(alias: str, consumer: str, event_ids: Sequence[str]) -> set[str]:
-    """The ids among ``event_ids`` that ``consumer``'s inbox already holds."""
+    """The ids among ``event_ids`` that ``consumer``'s inbox already holds
+    (as ``event_ids`` spells them)."""
     if not event_ids:
         return set()
     if connections[alias].vendor == "postgresql":
-        return _probed(alias, consumer, event_ids)
+        return _as_given(event_ids, _probed(alias, consumer, event_ids))
     seen = InboxEntry.objects.using(alias).filter(consumer=consumer, event_id__in=event_ids)
-    return {str(value) for value in seen.values_list("event_id", flat=True)}
+    return _as_given(event_ids, {str(value) for value in seen.values_list("event_id", flat=True)})
+
+
+def _as_given(event_ids: Sequence[str], found: set[str]) -> set[str]:
+    """The ids of ``event_ids`` whose canonical form (what the database gives
+    back) is in ``found``, spelled as the caller spelled them: an id without
+    hyphens or in capitals must still be recognised, or its event would be
+    taken for new (handled again) or for done (never handled)."""
+    given = {event_id for event_id in event_ids if event_id in found}
+    if len(given) == len(found):
+        return given  # every id came back as it went (the relay's are canonical)
+    return {event_id for event_id in event_ids if _canonical(event_id) in found}
+
+
+def _canonical(event_id: str) -> str:
+    try:
+        return str(uuid.UUID(event_id))
+    except ValueError:
+        return event_id
 
 
 # The ids travel as one comma-separated text parameter that the server
@@ -105,7 +125,7 @@ def record_new(alias: str, consumer: str, event_ids: Sequence[str]) -> set[str]:
     if connections[alias].vendor == "postgresql":
         with connections[alias].cursor() as cursor:
             cursor.execute(_statements()[2], [consumer, timezone.now(), ",".join(event_ids)])
-            return {row[0] for row in cursor.fetchall()}
+            return _as_given(event_ids, {row[0] for row in cursor.fetchall()})
     seen = handled(alias, consumer, event_ids)
     fresh = [event_id for event_id in dict.fromkeys(event_ids) if event_id not in seen]
     record(alias, consumer, fresh)

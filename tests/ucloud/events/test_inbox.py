@@ -135,3 +135,30 @@ def test_an_event_alone_after_a_failed_batch_has_its_entry_first(orders):
 
     assert len(outcome.done) == 2
     assert seen == [True, True]  # each alone, its entry already written
+
+
+def test_ids_come_back_as_the_caller_spelled_them():
+    """An id without hyphens or in capitals is recognised: the database gives
+    ids back in canonical form, and a mismatch would make a new event look
+    handled (never processed) or a handled one new (processed again)."""
+    plain, upper = uuid.uuid4().hex, str(uuid.uuid4()).upper()
+    with transaction.atomic():
+        assert inbox.record_new("default", CONSUMER, [plain, upper]) == {plain, upper}
+    assert inbox.handled("default", CONSUMER, [plain, upper]) == {plain, upper}
+    with transaction.atomic():
+        assert inbox.record_new("default", CONSUMER, [plain, upper]) == set()
+
+
+def test_events_with_ids_spelled_otherwise_are_processed_once(orders):
+    seen: list[str] = []
+    subscribe(orders, lambda events: seen.extend(e.event_id for e in events), batched=True)
+    events = [
+        item._replace(event_id=uuid.UUID(item.event_id).hex)
+        for item in received(orders, order(1), order(2))
+    ]
+
+    first = deliver(GROUP, orders, events, attempts={})
+    again = deliver(GROUP, orders, events, attempts={})
+
+    assert sorted(first.done) == sorted(again.done) == sorted(e.event_id for e in events)
+    assert sorted(seen) == sorted(e.event_id for e in events)  # handled, and only once
