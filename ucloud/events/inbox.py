@@ -6,9 +6,6 @@ is found here and skipped. Both operations take a whole batch (up to
 
     seen = handled("default", processor.id, ["3f0c...", "9a1b..."])   # {"3f0c..."}
     with transaction.atomic():
-        ...                                   # the processor's effect
-        record("default", processor.id, ["9a1b..."])
-    with transaction.atomic():                # or: which are new, recorded at once
         fresh = record_new("default", processor.id, ["3f0c...", "77d2..."])  # {"77d2..."}
         ...                                   # the effect, for those only
 """
@@ -61,9 +58,9 @@ _IDS = "unnest(string_to_array(%s, ',')::uuid[])"
 
 
 @functools.cache
-def _statements() -> tuple[str, str, str]:
-    """The lookup, the insert and the insert of new entries only, made once
-    (the model's names do not change)."""
+def _statements() -> tuple[str, str]:
+    """The lookup and the insert of new entries, made once (the model's
+    names do not change)."""
     meta = InboxEntry._meta
     consumer, event_id, handled_at = (
         str(getattr(meta.get_field(name), "column", name))
@@ -84,37 +81,22 @@ def _statements() -> tuple[str, str, str]:
         f"LIMIT 1) found"
     )
     # One statement whatever the batch's size, and no Python per row (the
-    # ORM's bulk_create builds a model instance for each).
-    insert = (
-        f'INSERT INTO "{table}" ("{consumer}", "{event_id}", "{handled_at}") '
-        f"SELECT %s, id, %s FROM {_IDS} AS id"
-    )
-    # The unique index decides which entries are new, in the same statement:
-    # no lookup beforehand, and a concurrent delivery of the same event
-    # waits for the other's transaction instead of failing with it.
+    # ORM's bulk_create builds a model instance for each). The unique index
+    # decides which entries are new, in the same statement: no lookup
+    # beforehand, and a concurrent delivery of the same event waits for the
+    # other's transaction instead of failing with it.
     insert_new = (
-        f'{insert} ON CONFLICT ("{consumer}", "{event_id}") DO NOTHING RETURNING "{event_id}"::text'
+        f'INSERT INTO "{table}" ("{consumer}", "{event_id}", "{handled_at}") '
+        f"SELECT %s, id, %s FROM {_IDS} AS id "
+        f'ON CONFLICT ("{consumer}", "{event_id}") DO NOTHING RETURNING "{event_id}"::text'
     )
-    return lookup, insert, insert_new
+    return lookup, insert_new
 
 
 def _probed(alias: str, consumer: str, event_ids: Sequence[str]) -> set[str]:
     with connections[alias].cursor() as cursor:
         cursor.execute(_statements()[0], [",".join(event_ids), consumer])
         return {row[0] for row in cursor.fetchall()}
-
-
-def record(alias: str, consumer: str, event_ids: Sequence[str]) -> None:
-    """Inbox entries for ``event_ids`` (in the caller's transaction)."""
-    if not event_ids:
-        return
-    if connections[alias].vendor == "postgresql":
-        with connections[alias].cursor() as cursor:
-            cursor.execute(_statements()[1], [consumer, timezone.now(), ",".join(event_ids)])
-        return
-    InboxEntry.objects.using(alias).bulk_create(
-        [InboxEntry(consumer=consumer, event_id=event_id) for event_id in event_ids]
-    )
 
 
 def record_new(alias: str, consumer: str, event_ids: Sequence[str]) -> set[str]:
@@ -124,9 +106,11 @@ def record_new(alias: str, consumer: str, event_ids: Sequence[str]) -> set[str]:
         return set()
     if connections[alias].vendor == "postgresql":
         with connections[alias].cursor() as cursor:
-            cursor.execute(_statements()[2], [consumer, timezone.now(), ",".join(event_ids)])
+            cursor.execute(_statements()[1], [consumer, timezone.now(), ",".join(event_ids)])
             return _as_given(event_ids, {row[0] for row in cursor.fetchall()})
     seen = handled(alias, consumer, event_ids)
     fresh = [event_id for event_id in dict.fromkeys(event_ids) if event_id not in seen]
-    record(alias, consumer, fresh)
+    InboxEntry.objects.using(alias).bulk_create(
+        [InboxEntry(consumer=consumer, event_id=event_id) for event_id in fresh]
+    )
     return set(fresh)

@@ -34,7 +34,7 @@ def _ids(count: int) -> list[str]:
 
 def test_record_new_records_and_returns_only_the_new_ids():
     old, new = _ids(2), _ids(3)
-    inbox.record("default", CONSUMER, old)
+    inbox.record_new("default", CONSUMER, old)
 
     with transaction.atomic():
         fresh = inbox.record_new("default", CONSUMER, [old[0], *new, old[1]])
@@ -53,7 +53,7 @@ def test_an_id_given_twice_is_recorded_once():
 
 def test_another_consumer_keeps_an_inbox_of_its_own():
     shared = _ids(2)
-    inbox.record("default", CONSUMER, shared)
+    inbox.record_new("default", CONSUMER, shared)
     with transaction.atomic():
         assert inbox.record_new("default", "search:tests.inbox", shared) == set(shared)
 

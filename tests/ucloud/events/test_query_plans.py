@@ -38,7 +38,7 @@ def _explain(sql: str, params: list) -> str:
 
 def _entries(consumer: str, count: int) -> list[str]:
     ids = [str(uuid.uuid4()) for _ in range(count)]
-    inbox.record("default", consumer, ids)
+    inbox.record_new("default", consumer, ids)
     return ids
 
 
