@@ -88,7 +88,7 @@ class Processor:
         """
         if self.batched and len(events) > 1 and self._run_batch(events):
             return len(events), None
-        handled = self.handled(events)
+        handled = self._handled_before(events)
         for index, event in enumerate(events):
             if event.event_id in handled:
                 continue
@@ -102,9 +102,16 @@ class Processor:
         (a failure does not stop the others)."""
         if self.batched and len(events) > 1 and self._run_batch(events):
             return []
-        handled = self.handled(events)
+        handled = self._handled_before(events)
         fresh = [event for event in events if event.event_id not in handled]
         return [failure for event in fresh if (failure := self._run_one(event)) is not None]
+
+    def _handled_before(self, events: Sequence[Event]) -> set[str]:
+        # One lookup spares a redelivered batch a transaction per event. A
+        # lone event (eager delivery of a request's event, a retry) skips
+        # it: ``_run_one`` writes its inbox entry first and so finds out
+        # anyway, in the same statement.
+        return self.handled(events) if len(events) > 1 else set()
 
     def _run_batch(self, events: Sequence[Event]) -> bool:
         """The events not handled before, in one transaction with their inbox

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from tests.ucloud.events.eventing import (
     GROUP,
@@ -22,6 +22,7 @@ from ucloud.events import inbox
 from ucloud.events.delivery import deliver
 from ucloud.events.streams import EventStream
 from ucloud.models import InboxEntry
+from ucloud.testing import captured_queries
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -162,3 +163,24 @@ def test_events_with_ids_spelled_otherwise_are_processed_once(orders):
 
     assert sorted(first.done) == sorted(again.done) == sorted(e.event_id for e in events)
     assert sorted(seen) == sorted(e.event_id for e in events)  # handled, and only once
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_an_event_delivered_alone_asks_the_inbox_once(orders, batched):
+    """A lone event (eager delivery of a request's event, a retry) goes
+    straight to its inbox entry: the statement that writes it also says
+    whether it was handled before, so no lookup precedes it."""
+    subscribe(orders, lambda events: None, batched=batched)
+    events = received(orders, order(1))
+
+    with captured_queries() as first:
+        assert deliver(GROUP, orders, events, attempts={}).done == [events[0].event_id]
+    with captured_queries() as again:
+        assert deliver(GROUP, orders, events, attempts={}).done == [events[0].event_id]
+
+    # One transaction: the inbox entry (on SQLite a lookup, then the insert)
+    # and the effect (none here). The second time nothing is inserted.
+    record = ["INSERT"] if connection.vendor == "postgresql" else ["SELECT", "INSERT"]
+    assert [sql.split()[0] for sql in first] == ["BEGIN", *record, "COMMIT"]
+    assert [sql.split()[0] for sql in again] == ["BEGIN", *record[:1], "COMMIT"]
+    assert InboxEntry.objects.filter(event_id=events[0].event_id).count() == 1
