@@ -10,17 +10,9 @@ import uuid
 import pytest
 from django.db import connection, transaction
 
-from tests.ucloud.events.eventing import (
-    GROUP,
-    OrderEvent,
-    order,
-    received,
-    registries_restored,
-    subscribe,
-)
+from tests.ucloud.events.eventing import GROUP, order, received, subscribe
 from ucloud.events import inbox
 from ucloud.events.delivery import deliver
-from ucloud.events.streams import EventStream
 from ucloud.models import InboxEntry
 from ucloud.testing import captured_queries
 
@@ -82,16 +74,6 @@ def test_nothing_to_record():
 # The order within a processor's transaction: inbox entries, then the effect.
 # Deliveries that took the two in opposite orders (one batch, one event
 # alone) deadlocked when two processes delivered overlapping events.
-
-
-@pytest.fixture
-def orders():
-    with registries_restored():
-        yield EventStream(unique_name("test.inbox.orders"), payload=OrderEvent, key="order_id")
-
-
-def unique_name(prefix: str) -> str:
-    return f"{prefix}.{uuid.uuid4().hex[:8]}"
 
 
 def _seen_by(processor_id: list[str], seen: list[bool]):
