@@ -1,7 +1,8 @@
 """The inbox records which events a consumer handled: ``record_new`` adds
 entries for the new ids only and says which they were, in the caller's
-transaction (on PostgreSQL in one statement, elsewhere a lookup and an
-insert); a processor's transaction writes them before its effect."""
+transaction (on PostgreSQL in one statement, or for a large batch a plain
+insert in a savepoint; elsewhere a lookup and an insert); a processor's
+transaction writes them before its effect."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import uuid
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from tests.ucloud.events.eventing import GROUP, order, received, subscribe
 from ucloud.events import inbox
@@ -166,3 +168,62 @@ def test_an_event_delivered_alone_asks_the_inbox_once(orders, batched):
     assert [sql.split()[0] for sql in first] == ["BEGIN", *record, "COMMIT"]
     assert [sql.split()[0] for sql in again] == ["BEGIN", *record[:1], "COMMIT"]
     assert InboxEntry.objects.filter(event_id=events[0].event_id).count() == 1
+
+
+# A large batch is first tried with a plain insert in a savepoint (one check
+# of the unique index per row instead of two); a batch holding an id already
+# there falls back to the insert that skips it.
+
+
+def test_a_large_new_batch_is_recorded_with_one_plain_insert():
+    ids = _ids(inbox.PLAIN_INSERT_FROM)
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        assert inbox.record_new("default", CONSUMER, ids) == set(ids)
+
+    statements = [query["sql"].split()[0].upper() for query in captured.captured_queries]
+    if connection.vendor == "postgresql":
+        assert statements == ["SAVEPOINT", "INSERT", "RELEASE"]
+        assert "ON CONFLICT" not in captured.captured_queries[1]["sql"]
+    else:
+        assert statements == ["SELECT", "INSERT"]
+    assert inbox.handled("default", CONSUMER, ids) == set(ids)
+    assert InboxEntry.objects.filter(consumer=CONSUMER).count() == len(ids)
+
+
+@pytest.mark.parametrize("in_transaction", [True, False])
+def test_a_large_batch_with_old_ids_records_only_the_new_ones(in_transaction):
+    old, new = _ids(2), _ids(inbox.PLAIN_INSERT_FROM)
+    inbox.record_new("default", CONSUMER, old)
+    batch = [old[0], *new, old[1]]
+
+    if in_transaction:
+        with transaction.atomic():
+            fresh = inbox.record_new("default", CONSUMER, batch)
+            # The failed plain insert left the transaction usable.
+            assert InboxEntry.objects.filter(consumer=CONSUMER).count() == len(batch)
+    else:
+        fresh = inbox.record_new("default", CONSUMER, batch)
+
+    assert fresh == set(new)
+    assert InboxEntry.objects.filter(consumer=CONSUMER).count() == len(batch)
+
+
+def test_a_large_batch_holding_an_id_twice_records_it_once():
+    ids = _ids(inbox.PLAIN_INSERT_FROM)
+    with transaction.atomic():
+        assert inbox.record_new("default", CONSUMER, [*ids, ids[0]]) == set(ids)
+    assert InboxEntry.objects.filter(consumer=CONSUMER).count() == len(ids)
+
+
+def test_a_large_redelivered_batch_runs_its_effect_once(orders):
+    seen: list[str] = []
+    subscribe(orders, lambda events: seen.extend(e.event_id for e in events), batched=True)
+    events = received(orders, *(order(number) for number in range(inbox.PLAIN_INSERT_FROM)))
+
+    first = deliver(GROUP, orders, events, attempts={})
+    again = deliver(GROUP, orders, events, attempts={})
+
+    ids = sorted(event.event_id for event in events)
+    assert sorted(first.done) == sorted(again.done) == ids
+    assert sorted(seen) == ids  # handled, and only once
