@@ -14,6 +14,8 @@ import uuid
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
+from ucloud.db.indexes import TimeOrderedIndex
+
 # The fence table of distributed locks lives with the locks; the app is this one.
 from ucloud.locks.models import LockFence  # noqa: F401
 
@@ -40,7 +42,8 @@ class OutboxEvent(models.Model):
     # The W3C traceparent of the producing call ("" when not traced): the
     # processors' spans link to it (ucloud.observe).
     trace = models.CharField(max_length=64, blank=True, default="", db_default="")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Indexed as BRIN on PostgreSQL (Meta): see TimeOrderedIndex.
+    created_at = models.DateTimeField(auto_now_add=True)
     # Set once the event is on its Redis stream (or, in eager mode, handled
     # by every consumer group of the stream); rows are kept for the
     # retention period so that events can be replayed.
@@ -66,6 +69,7 @@ class OutboxEvent(models.Model):
                 condition=models.Q(relayed_at__isnull=True, eager_done_at__isnull=True),
                 name="ucloud_outbox_eager_pending",
             ),
+            TimeOrderedIndex(fields=["created_at"], name="ucloud_outbox_created"),
         ]
 
     def __str__(self) -> str:
@@ -77,10 +81,12 @@ class InboxEntry(models.Model):
 
     consumer = models.CharField(max_length=300)
     event_id = models.UUIDField()
-    handled_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Indexed as BRIN on PostgreSQL (Meta): see TimeOrderedIndex.
+    handled_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name_plural = "inbox entries"
+        indexes = [TimeOrderedIndex(fields=["handled_at"], name="ucloud_inbox_handled")]
         constraints = [
             models.UniqueConstraint(fields=["consumer", "event_id"], name="ucloud_inbox_once"),
         ]

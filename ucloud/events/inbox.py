@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
@@ -119,7 +120,7 @@ def record_new(alias: str, consumer: str, event_ids: Sequence[str]) -> set[str]:
     if not event_ids:
         return set()
     if connections[alias].vendor == "postgresql":
-        params = [consumer, timezone.now(), ",".join(event_ids)]
+        params: list[Any] = [consumer, timezone.now(), ",".join(event_ids)]
         if len(event_ids) >= PLAIN_INSERT_FROM and _all_inserted(alias, params):
             return set(event_ids)
         with connections[alias].cursor() as cursor:
@@ -133,7 +134,7 @@ def record_new(alias: str, consumer: str, event_ids: Sequence[str]) -> set[str]:
     return set(fresh)
 
 
-def _all_inserted(alias: str, params: list[object]) -> bool:
+def _all_inserted(alias: str, params: list[Any]) -> bool:
     """An entry for every id, with a plain insert; False (and nothing
     inserted) when one of them is in the inbox already or given twice."""
     try:
