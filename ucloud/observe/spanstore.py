@@ -24,7 +24,6 @@ from typing import Any, Protocol
 import redis
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import SpanKind, StatusCode
 
 from ucloud.events.broker import events_url
@@ -40,6 +39,9 @@ class SpanStore(Protocol):
 
     def add_spans(self, spans: Sequence[ReadableSpan]) -> None:
         """Finished spans, oldest first (the exporter's batches)."""
+
+    def add_compacts(self, compacts: Sequence[Compact]) -> None:
+        """Finished spans as ``compact_of`` made them, oldest first."""
 
     def records(self) -> list[Record]:
         """Every record kept, newest first."""
@@ -73,6 +75,10 @@ class MemoryStore:
         with self._lock:
             self._records.appendleft(compact)
 
+    def add_compacts(self, compacts: Sequence[Compact]) -> None:
+        with self._lock:
+            self._records.extendleft(compacts)
+
     def records(self) -> list[Record]:
         with self._lock:
             kept = list(self._records)
@@ -102,6 +108,9 @@ class RedisStore:
     def add_spans(self, spans: Sequence[ReadableSpan]) -> None:
         # Only the newest fit: the rest would be trimmed at once.
         self.add([record_of(span) for span in spans[-self.size :]])
+
+    def add_compacts(self, compacts: Sequence[Compact]) -> None:
+        self.add([record_from(compact) for compact in compacts[-self.size :]])
 
     def records(self) -> list[Record]:
         raw: Any = self.client.lrange(self.key, 0, self.size - 1)
@@ -243,20 +252,3 @@ class MemoryProcessor(SpanProcessor):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
-
-
-class StoreExporter(SpanExporter):
-    """Hands finished spans (in batches, off the request thread) to a store."""
-
-    def __init__(self, store: SpanStore) -> None:
-        self.store = store
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        try:
-            self.store.add_spans(spans)
-        except redis.RedisError:
-            return SpanExportResult.FAILURE
-        return SpanExportResult.SUCCESS
-
-    def shutdown(self) -> None:
-        return None

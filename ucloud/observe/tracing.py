@@ -27,14 +27,16 @@ from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, T
 
 from ucloud import serving
 from ucloud.observe import spans, spanstore
+from ucloud.observe.storebatch import StoreBatchProcessor
 from ucloud.settings import ucloud_settings
 
 INSTRUMENTATION_NAME = "ucloud"
-# How often the batch processor hands spans to the store or collector (ms):
+# How often the batch processors hand spans to the store or collector (ms):
 # often enough that the admin shows a request a second after it ended.
 EXPORT_DELAY_MS = 1000
-# Spans waiting for export; past it, new spans are dropped (and logged): a
-# busy process makes thousands of calls a second, two spans each.
+# Spans waiting for export; past it, the OTLP processor drops new spans (and
+# logs it), the store's the oldest: a busy process makes thousands of calls
+# a second, two spans each.
 EXPORT_QUEUE = 16384
 EXPORT_BATCH = 2048
 
@@ -50,25 +52,27 @@ def otlp_configured() -> bool:
 
 
 def _exporter() -> SpanExporter:
-    if otlp_configured():
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    """The OTLP exporter (its endpoint and options from the standard variables)."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        return OTLPSpanExporter()
-    return spanstore.StoreExporter(spanstore.configured_store())
+    return OTLPSpanExporter()
 
 
 def _processor() -> SpanProcessor:
-    """Spans to this process's memory as they end; anywhere else in batches."""
-    if not otlp_configured():
-        store = spanstore.configured_store()
-        if isinstance(store, spanstore.MemoryStore):
-            return spanstore.MemoryProcessor(store)
-    return BatchSpanProcessor(
-        _exporter(),
-        schedule_delay_millis=EXPORT_DELAY_MS,
-        max_queue_size=EXPORT_QUEUE,
-        max_export_batch_size=EXPORT_BATCH,
-    )
+    """Spans to an OTLP collector in batches; else to the store: a memory
+    store takes each as it ends, a Redis store in batches off the serving
+    thread."""
+    if otlp_configured():
+        return BatchSpanProcessor(
+            _exporter(),
+            schedule_delay_millis=EXPORT_DELAY_MS,
+            max_queue_size=EXPORT_QUEUE,
+            max_export_batch_size=EXPORT_BATCH,
+        )
+    store = spanstore.configured_store()
+    if isinstance(store, spanstore.MemoryStore):
+        return spanstore.MemoryProcessor(store)
+    return StoreBatchProcessor(store, interval=EXPORT_DELAY_MS / 1000, capacity=EXPORT_QUEUE)
 
 
 def _resource() -> Resource:

@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from ucloud.observe import spanstore, tracing
+from ucloud.observe.storebatch import StoreBatchProcessor
 from ucloud.observe.traces import recent_traces, waterfall
 
 
@@ -50,13 +51,6 @@ def test_spans_go_to_an_otlp_collector_when_an_endpoint_is_set(monkeypatch):
     processor.shutdown()
 
 
-def test_without_an_endpoint_spans_go_to_the_store(monkeypatch):
-    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
-    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
-
-    assert isinstance(tracing._exporter(), spanstore.StoreExporter)
-
-
 def test_a_memory_store_takes_each_span_as_it_ends(monkeypatch, settings):
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
@@ -68,14 +62,17 @@ def test_a_memory_store_takes_each_span_as_it_ends(monkeypatch, settings):
     assert isinstance(processor, spanstore.MemoryProcessor)
 
 
-def test_a_redis_store_takes_spans_in_batches_off_the_serving_thread(settings, redis_url):
+def test_a_redis_store_takes_spans_in_batches_off_the_serving_thread(
+    monkeypatch, settings, redis_url
+):
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
     settings.UCLOUD = {**settings.UCLOUD, "REDIS_URL": redis_url}
 
     processor = tracing._processor()
 
-    assert isinstance(processor, BatchSpanProcessor)
-    assert isinstance(processor.span_exporter, spanstore.StoreExporter)
-    assert isinstance(processor.span_exporter.store, spanstore.RedisStore)
+    assert isinstance(processor, StoreBatchProcessor)
+    assert isinstance(processor.store, spanstore.RedisStore)
     processor.shutdown()
 
 
