@@ -78,9 +78,11 @@ class StoreBatchProcessor(SpanProcessor):
         threading.Thread(target=self._run, name="ucloud-span-store", daemon=True).start()
 
     def _forked(self) -> None:
-        # The parent's lock may have been held by its thread at the fork.
+        # The parent's lock may have been held by its thread at the fork, and
+        # the spans waiting are the parent's to store.
         self._exporting = threading.Lock()
         self._thread_started = False
+        self._waiting.clear()
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -94,9 +96,16 @@ class StoreBatchProcessor(SpanProcessor):
                 return True
             try:
                 self.store.add_compacts(taken)
-            except redis.RedisError as exc:
+            except Exception as exc:
+                # Whatever fails, the thread goes on: the next batch may fare
+                # better (the store back up). A Redis error is said in a line.
                 if not self._failing:
-                    logger.warning("Storing %d spans failed (dropped): %s", len(taken), exc)
+                    logger.warning(
+                        "Storing %d spans failed (dropped): %s",
+                        len(taken),
+                        exc,
+                        exc_info=not isinstance(exc, redis.RedisError),
+                    )
                 self._failing = True
                 return False
             if self._failing:

@@ -150,6 +150,37 @@ def test_a_store_that_fails_drops_the_batch_and_says_so_once(provider, caplog):
     ]
 
 
+class _Broken(spanstore.MemoryStore):
+    """A store failing unexpectedly until ``broken`` is unset."""
+
+    broken = True
+
+    def add_compacts(self, compacts: Sequence[spanstore.Compact]) -> None:
+        if self.broken:
+            raise TypeError("cannot encode")
+        super().add_compacts(compacts)
+
+
+def test_an_unexpected_failure_of_the_store_does_not_stop_the_thread(provider, caplog):
+    store = _Broken(10)
+    processor = StoreBatchProcessor(store, interval=0.02, capacity=100)
+    caplog.set_level(logging.WARNING, logger="ucloud.observe")
+    try:
+        _ended(provider, processor, "first")
+        deadline = time.monotonic() + 10
+        while not caplog.records and time.monotonic() < deadline:
+            time.sleep(0.02)
+        store.broken = False
+        _ended(provider, processor, "second")
+        while not store.records() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        processor.shutdown()
+
+    assert _names(store) == ["second"]
+    assert caplog.records[0].exc_info is not None  # a traceback for the unexpected
+
+
 def test_batches_reach_a_redis_store_shared_by_processes(provider, redis_url):
     store = spanstore.RedisStore(redis_url, 100, key=f"ucloud:test:spans:{uuid.uuid4().hex}")
     processor = StoreBatchProcessor(store, interval=3600, capacity=100)
@@ -194,6 +225,24 @@ class _FileStore(spanstore.MemoryStore):
     def add_compacts(self, compacts: Sequence[spanstore.Compact]) -> None:
         with open(self.path, "a") as names:
             names.writelines(f"{compact[3]}\n" for compact in compacts)
+
+
+def test_a_forked_child_leaves_the_parents_waiting_spans_to_the_parent(provider, tmp_path):
+    import multiprocessing
+
+    store_file = tmp_path / "names"
+    processor = StoreBatchProcessor(_FileStore(store_file), interval=3600, capacity=100)
+    try:
+        _ended(provider, processor, "parent")  # waits for the parent's next batch
+        child = multiprocessing.get_context("fork").Process(target=processor.force_flush)
+        child.start()
+        child.join(20)
+        assert child.exitcode == 0
+        assert not store_file.exists()  # the child stored nothing of the parent's
+    finally:
+        processor.shutdown()
+
+    assert store_file.read_text().split() == ["parent"]
 
 
 def _end_one_and_wait(provider, processor, path) -> None:
