@@ -8,7 +8,7 @@ batches off the serving thread; else in this process's memory (one process:
 records only when read::
 
     store = configured_store()
-    store.add_spans(finished)  # or store.add([{"trace_id": "4bf9...", "name": "files.share", ...}])
+    store.add_compacts([compact_of(span)])  # or store.add([{"trace_id": "4bf9...", ...}])
     store.records()            # newest first, as records
 """
 
@@ -37,9 +37,6 @@ REDIS_KEY = "ucloud:observe:spans"
 class SpanStore(Protocol):
     def add(self, records: Sequence[Record]) -> None: ...
 
-    def add_spans(self, spans: Sequence[ReadableSpan]) -> None:
-        """Finished spans, oldest first (the exporter's batches)."""
-
     def add_compacts(self, compacts: Sequence[Compact]) -> None:
         """Finished spans as ``compact_of`` made them, oldest first."""
 
@@ -64,11 +61,6 @@ class MemoryStore:
     def add(self, records: Sequence[Record]) -> None:
         with self._lock:
             self._records.extendleft(records)
-
-    def add_spans(self, spans: Sequence[ReadableSpan]) -> None:
-        compacts = [compact_of(span) for span in spans]
-        with self._lock:
-            self._records.extendleft(compacts)
 
     def add_span(self, span: ReadableSpan) -> None:
         compact = compact_of(span)
@@ -105,11 +97,8 @@ class RedisStore:
         pipe.ltrim(self.key, 0, self.size - 1)
         pipe.execute()
 
-    def add_spans(self, spans: Sequence[ReadableSpan]) -> None:
-        # Only the newest fit: the rest would be trimmed at once.
-        self.add([record_of(span) for span in spans[-self.size :]])
-
     def add_compacts(self, compacts: Sequence[Compact]) -> None:
+        # Only the newest fit: the rest would be trimmed at once.
         self.add([record_from(compact) for compact in compacts[-self.size :]])
 
     def records(self) -> list[Record]:
@@ -228,11 +217,6 @@ def record_from(compact: Compact) -> Record:
         "service": service,
         "process": process,
     }
-
-
-def record_of(span: ReadableSpan) -> Record:
-    """A finished span as a JSON-able record."""
-    return record_from(compact_of(span))
 
 
 class MemoryProcessor(SpanProcessor):

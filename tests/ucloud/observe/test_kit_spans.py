@@ -174,7 +174,7 @@ def test_the_memory_store_makes_records_of_spans_only_when_read(caught):
         span.end()
         made.append(span)
 
-    store.add_spans(made)
+    store.add_compacts([spanstore.compact_of(span) for span in made])
 
     assert [record["name"] for record in store.records()] == ["c", "b"]
     assert store.records()[0]["span_id"] == f"{made[2].get_span_context().span_id:016x}"
@@ -196,7 +196,7 @@ def test_the_redis_store_keeps_the_newest_spans_of_a_batch(caught, redis_url):
         span.end()
         made.append(span)
     try:
-        store.add_spans(made)
+        store.add_compacts([spanstore.compact_of(span) for span in made])
         assert [record["name"] for record in store.records()] == ["c", "b"]
     finally:
         store.clear()

@@ -117,26 +117,29 @@ def test_shutdown_stores_what_waits_and_ends_the_intake(provider):
     assert _names(store) == ["before"]
 
 
-class _Unreachable(spanstore.MemoryStore):
-    """A store whose Redis is down until ``up`` is set."""
+class _Failing(spanstore.MemoryStore):
+    """A store raising ``error`` until ``failing`` is unset."""
 
-    up = False
+    def __init__(self, error: Exception) -> None:
+        super().__init__(10)
+        self.error = error
+        self.failing = True
 
     def add_compacts(self, compacts: Sequence[spanstore.Compact]) -> None:
-        if not self.up:
-            raise redis.ConnectionError("Connection refused")
+        if self.failing:
+            raise self.error
         super().add_compacts(compacts)
 
 
 def test_a_store_that_fails_drops_the_batch_and_says_so_once(provider, caplog):
-    store = _Unreachable(10)
+    store = _Failing(redis.ConnectionError("Connection refused"))
     processor = StoreBatchProcessor(store, interval=3600, capacity=100)
     caplog.set_level(logging.WARNING, logger="ucloud.observe")
     try:
         for name in ("lost", "lost too"):
             _ended(provider, processor, name)
             assert processor.force_flush() is False
-        store.up = True
+        store.failing = False
         _ended(provider, processor, "kept")
         assert processor.force_flush() is True
     finally:
@@ -150,19 +153,8 @@ def test_a_store_that_fails_drops_the_batch_and_says_so_once(provider, caplog):
     ]
 
 
-class _Broken(spanstore.MemoryStore):
-    """A store failing unexpectedly until ``broken`` is unset."""
-
-    broken = True
-
-    def add_compacts(self, compacts: Sequence[spanstore.Compact]) -> None:
-        if self.broken:
-            raise TypeError("cannot encode")
-        super().add_compacts(compacts)
-
-
 def test_an_unexpected_failure_of_the_store_does_not_stop_the_thread(provider, caplog):
-    store = _Broken(10)
+    store = _Failing(TypeError("cannot encode"))
     processor = StoreBatchProcessor(store, interval=0.02, capacity=100)
     caplog.set_level(logging.WARNING, logger="ucloud.observe")
     try:
@@ -170,7 +162,7 @@ def test_an_unexpected_failure_of_the_store_does_not_stop_the_thread(provider, c
         deadline = time.monotonic() + 10
         while not caplog.records and time.monotonic() < deadline:
             time.sleep(0.02)
-        store.broken = False
+        store.failing = False
         _ended(provider, processor, "second")
         while not store.records() and time.monotonic() < deadline:
             time.sleep(0.02)
