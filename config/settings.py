@@ -213,6 +213,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 5,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery 5.7's own consumer stops the worker when Redis restarts while a
+# task runs; the kit's reconnects instead (ucloud/events/celery_consumer.py).
+CELERY_WORKER_CONSUMER = "ucloud.events.celery_consumer:BrokerRestartSafeConsumer"
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_TASK_DEFAULT_QUEUE = "ucloud.relay"
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)

@@ -18,6 +18,8 @@ What each proof shows, and what it does not:
 * Redis down while events are produced: the producing transactions commit,
   the relay failure is logged, the rows wait in the outbox and the beat
   sweep relays them once Redis is back;
+* a worker running a task when Redis restarts reconnects: the task ends,
+  new tasks run and events flow again;
 * Redis without persistence that crashes loses what it had accepted, and
   the outbox already says "relayed": ``ucloud_replay`` recovers it, once.
   With ``appendfsync always`` a restart in the middle of production loses
@@ -38,6 +40,7 @@ import datetime
 import re
 
 import pytest
+from celery import Celery
 
 from tests.conftest import require
 from tests.events.deployment import (
@@ -49,6 +52,7 @@ from tests.events.deployment import (
 )
 from tests.events.observations import execution_counts, executions
 from ucloud.events.streams import partition_of
+from ucloud.events.tasks import RELAY_QUEUE
 from ucloud.testing.private_redis import PrivateRedis
 
 pytestmark = pytest.mark.e2e
@@ -203,6 +207,28 @@ def test_redis_restarted_with_its_append_only_file_during_production_loses_nothi
     assert_each_event_applied_once(deployment, numbers(1000))
     assert deployment.database.dead_letters() == []
     deployment.wait_until(lambda: group_pending(broker, "probe") == 0, "every entry acked")
+
+
+def test_a_worker_running_a_task_when_redis_restarts_reconnects_and_goes_on(
+    deployment: ProbeDeployment, broker: PrivateRedis
+):
+    # Celery 5.7's own consumer stopped the worker here ("Unrecoverable
+    # error"): the kit's settings give it ucloud.events.celery_consumer's.
+    worker = deployment.start_worker()
+    client = Celery("probe-client", broker=broker.url, set_as_current=False)
+    client.send_task("probe.nap", args=[3.0, "first"], queue=RELAY_QUEUE)
+    deployment.wait_until(lambda: (deployment.directory / "first.started").exists(), "the nap")
+    broker.stop()
+    broker.start()
+
+    deployment.wait_until(lambda: (deployment.directory / "first.done").exists(), "its end")
+    client.send_task("probe.nap", args=[0.0, "second"], queue=RELAY_QUEUE)
+    deployment.wait_until(lambda: (deployment.directory / "second.done").exists(), "a new task")
+    deployment.produce(count=50).result()
+    deployment.wait_for_effects(50)
+    assert_each_event_applied_once(deployment, numbers(50))
+    assert worker.process.poll() is None
+    assert "Unrecoverable error" not in worker.logs()
 
 
 def sweep_results(log: str) -> list[int]:

@@ -2,10 +2,14 @@
 
 Both consume ``probe.events``; each has its own inbox (consumer id), so every
 event must leave one effect per processor. A third applies ``probe.sequence``
-events, recording the order it applied them in.
+events, recording the order it applied them in. ``probe.nap`` is a plain
+Celery task that runs as long as asked (here because Celery discovers tasks
+in ``processors`` modules).
 """
 
 from __future__ import annotations
+
+from celery import shared_task
 
 from tests.events.probe import services
 from tests.events.probe.api import probe_events, probe_sequence
@@ -26,3 +30,8 @@ def apply_batch(events: list[Event]) -> None:
 @processor(probe_sequence)
 def apply_in_sequence(event: Event) -> None:
     services.sequence_apply(event=event)
+
+
+@shared_task(name="probe.nap")
+def nap(seconds: float, mark: str) -> None:
+    services.nap(seconds, mark)

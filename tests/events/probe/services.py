@@ -5,6 +5,7 @@ else, so the tests see executions that never committed::
 
     effects_apply(processor="one", events=[event])
     sequence_apply(event=event)          # probe.sequence: slow, failing, ordered
+    nap(3.0, "first")                    # PROBE_DIR/first.started, then first.done
 """
 
 from __future__ import annotations
@@ -98,3 +99,10 @@ def _executions_of(processor: str, number: int) -> int:
             if line.startswith(wanted) and suffix in line:
                 count += 1
     return count
+
+
+def nap(seconds: float, mark: str) -> None:
+    """Mark the start, sleep, mark the end: a task that is running when asked."""
+    (probe_dir() / f"{mark}.started").touch()
+    time.sleep(seconds)
+    (probe_dir() / f"{mark}.done").touch()
