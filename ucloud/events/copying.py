@@ -1,9 +1,9 @@
-"""Bulk inserts of the kit's event tables: PostgreSQL ``COPY`` for big batches.
+"""Bulk inserts: PostgreSQL ``COPY`` for big batches.
 
 ``COPY`` is several times cheaper per row than the multi-row ``INSERT`` the
-ORM builds, for the outbox rows of a large produce (the inbox has a cheaper
-way still: ``ucloud.events.inbox``); small batches are not worth the extra
-statement::
+ORM builds: for the outbox rows of a large produce (the inbox has a cheaper
+way still: ``ucloud.events.inbox``) and for a batch of audit records; small
+batches are not worth the extra statement::
 
     copy_rows("default", OutboxEvent, ("event_id", "stream", "key", "payload"), rows)
     new_event_ids(3)     # ["5f0c6b1e0d8a4c2e9b7d...", ...]: random version-4 UUIDs
@@ -45,10 +45,18 @@ def new_event_ids(count: int) -> list[str]:
 def copy_rows(
     alias: str, model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
-    """Insert ``rows`` (values in the order of ``fields``) with ``COPY``."""
+    """Insert ``rows`` (values in the order of ``fields``) with ``COPY``;
+    a row that breaks a constraint raises Django's ``IntegrityError``, as an
+    ``INSERT`` would."""
     columns = [model._meta.get_field(name) for name in fields]
     names = ", ".join(f'"{field.column}"' for field in columns if isinstance(field, Field))
     statement = f'COPY "{model._meta.db_table}" ({names}) FROM STDIN'
-    with connections[alias].cursor() as cursor, cursor.cursor.copy(statement) as copy:
+    connection = connections[alias]
+    # The driver's own cursor bypasses Django's error translation: add it back.
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(statement) as copy,
+    ):
         for row in rows:
             copy.write_row(row)

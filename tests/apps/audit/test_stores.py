@@ -1,15 +1,21 @@
 """The two audit stores answer the same: filters, newest first, pages,
-pruning. The Elasticsearch one runs against osmem-server (daily indices)."""
+pruning. The Elasticsearch one runs against osmem-server (daily indices).
+The database store copies large batches on PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import uuid
 
 import pytest
+from django.db import connection, transaction
 
+from apps.audit import stores
 from apps.audit.filters import AuditQuery, parse_token, token
+from apps.audit.models import AuditRecord
 from apps.audit.stores import DatabaseStore, ElasticsearchStore, index_of
+from ucloud.events.copying import COPY_THRESHOLD
 from ucloud.search.client import make_client
 
 pytestmark = pytest.mark.django_db
@@ -123,3 +129,56 @@ def test_elasticsearch_keeps_one_index_per_namespace_and_day(settings):
 
     assert index_of(make(1)) == "p-audit-files-2026.11.20"
     assert index_of(make(1, call="HTTP POST /admin/login/")) == "p-audit-http-2026.11.20"
+
+
+@pytest.fixture
+def copies(monkeypatch) -> list[int]:
+    """Sizes of the batches the database store wrote with ``COPY``."""
+    sizes: list[int] = []
+    original = stores.copy_rows
+
+    def counting(alias, model, fields, rows):
+        sizes.append(len(rows))
+        original(alias, model, fields, rows)
+
+    monkeypatch.setattr(stores, "copy_rows", counting)
+    return sizes
+
+
+def expected_copies(count: int) -> list[int]:
+    return [count] if connection.vendor == "postgresql" else []
+
+
+def test_a_large_batch_is_copied_and_reads_back_as_inserted_rows_do(copies):
+    batch = [make(n) for n in range(1, COPY_THRESHOLD + 1)]
+    batch[0] = make(1, request="", username="", user_agent="tab\tand\nnewline \\ end")
+    batch[1] = make(2, request='{"note":"a \\"quoted\\" line\\nbreak","n":[1,2]}')
+    DatabaseStore().write(batch)
+
+    assert copies == expected_copies(COPY_THRESHOLD)
+    records, more = DatabaseStore().query(AuditQuery(size=COPY_THRESHOLD))
+    assert (len(records), more) == (COPY_THRESHOLD, False)
+    by_id = {uuid.UUID(record["id"]).int: record for record in records}
+    assert by_id[1]["request"] is None
+    assert by_id[1]["user_agent"] == "tab\tand\nnewline \\ end"
+    assert by_id[1]["username"] == ""
+    assert by_id[2]["request"] == {"note": 'a "quoted" line\nbreak', "n": [1, 2]}
+    assert by_id[50]["time"] == DAY + datetime.timedelta(minutes=50)
+    fifty = by_id[50]
+    assert (fifty["job_id"], fifty["status"], fifty["duration_ms"]) == ("job-50", 200, 1.5)
+
+
+@pytest.mark.parametrize("in_transaction", [False, True])
+def test_a_large_batch_holding_stored_records_stores_each_other_record_once(copies, in_transaction):
+    DatabaseStore().write([make(5), make(70)])
+    batch = [make(n) for n in range(1, COPY_THRESHOLD + 1)]
+
+    with transaction.atomic() if in_transaction else contextlib.nullcontext():
+        DatabaseStore().write(batch)
+        stored = AuditRecord.objects.count()  # the transaction is still usable
+
+    assert copies == expected_copies(COPY_THRESHOLD)  # tried, refused in its savepoint
+    assert stored == COPY_THRESHOLD
+    assert sorted(AuditRecord.objects.values_list("job_id", flat=True)) == sorted(
+        f"job-{n}" for n in range(1, COPY_THRESHOLD + 1)
+    )
