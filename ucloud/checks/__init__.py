@@ -24,6 +24,7 @@ the tests provoke each error::
 | W011 | contracts | there is no readable ``contracts.lock`` (``check --deploy``) |
 | E020 | ``ucloud.locks.checks`` | process-local locks in a deployment of several processes |
 | W030 | search | a service's search document is indexed by no processor |
+| W040 | workers | a broker is set, but not the kit's Celery worker consumer |
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from ucloud.checks.imports import ServiceSource, check_service_imports
 from ucloud.checks.models import check_cross_service_relations
 from ucloud.checks.search import check_documents_indexed
 from ucloud.checks.topology import check_served_services
+from ucloud.checks.workers import check_worker_consumer
 
 __all__ = [
     "ServiceSource",
@@ -54,4 +56,5 @@ __all__ = [
     "check_service_databases",
     "check_service_imports",
     "check_unimplemented_calls",
+    "check_worker_consumer",
 ]
