@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import time
 
 import pytest
 from rest_framework import serializers
@@ -210,6 +211,28 @@ def test_the_buffer_produces_by_database_and_keeps_what_failed(settings, monkeyp
     failing.clear()
     assert buffer.flush() == 1
     assert produced[-1] == ("files", ["f.one"])
+
+
+def test_the_flush_thread_follows_a_changed_interval(settings, monkeypatch):
+    produced: list[str] = []
+    monkeypatch.setattr(
+        producer, "produce", lambda alias, rs: produced.extend(r["call"] for r in rs)
+    )
+    monkeypatch.setattr(producer, "close_old_connections", lambda: None)
+    settings.UCLOUD = {**settings.UCLOUD, "AUDIT_IN_BACKGROUND": True, "AUDIT_FLUSH_INTERVAL": 0.05}
+    buffer = producer.AuditBuffer()
+    buffer.add("default", {"call": "soon"})
+    give_up = time.monotonic() + 10
+    while produced != ["soon"] and time.monotonic() < give_up:
+        time.sleep(0.01)
+    assert produced == ["soon"]
+
+    # A long interval applies from the thread's next wait on (within 0.05 s).
+    settings.UCLOUD = {**settings.UCLOUD, "AUDIT_FLUSH_INTERVAL": 3600}
+    time.sleep(0.2)
+    buffer.add("default", {"call": "held"})
+    time.sleep(0.3)
+    assert (produced, buffer.pending()) == (["soon"], 1)
 
 
 def test_a_full_buffer_drops_the_oldest_and_says_so(settings, monkeypatch, caplog):

@@ -64,9 +64,9 @@ class AuditBuffer:
         self._thread.start()
 
     def _run(self) -> None:
-        interval = float(ucloud_settings.AUDIT_FLUSH_INTERVAL)
         while True:
-            self._wake.wait(interval)
+            # Read at every wait: a changed setting applies without a restart.
+            self._wake.wait(float(ucloud_settings.AUDIT_FLUSH_INTERVAL))
             self._wake.clear()
             try:
                 self.flush()
