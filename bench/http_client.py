@@ -54,7 +54,9 @@ def _compare(variants: dict[str, Call], *, repeats: int, sample_seconds: float) 
     kit, plain = variants["kit"](), variants["plain"]()
     if kit != plain:
         raise RuntimeError(f"kit and baseline disagree: {kit!r} != {plain!r}")
-    samples = interleave(variants, repeats=repeats, sample_seconds=sample_seconds, warmup=20)
+    samples = interleave(
+        variants, repeats=repeats, sample_seconds=sample_seconds, warmup=20, each_call=True
+    )
     kit_rate, plain_rate = 1 / median(samples["kit"]), 1 / median(samples["plain"])
     return {
         # Calls per second are inverse times: plain time / kit time.

@@ -39,9 +39,16 @@ def iterations_for(fn: Call, sample_seconds: float) -> int:
 
 
 def interleave(
-    variants: dict[str, Call], *, repeats: int, sample_seconds: float, warmup: int = 50
+    variants: dict[str, Call],
+    *,
+    repeats: int,
+    sample_seconds: float,
+    warmup: int = 50,
+    each_call: bool = False,
 ) -> dict[str, list[float]]:
-    """``repeats`` samples of seconds per call for each variant, taken in turns."""
+    """``repeats`` samples of seconds per call for each variant, taken in turns:
+    a sample of each in turn, or with ``each_call`` the variants' calls
+    alternating one by one within a sample of each."""
     for fn in variants.values():
         for _ in range(warmup):
             fn()
@@ -51,9 +58,38 @@ def interleave(
     names = list(variants)
     for repeat in range(repeats):
         # Alternate who goes first, so that neither always runs on a warm cache.
-        for name in names if repeat % 2 == 0 else reversed(names):
+        order = names if repeat % 2 == 0 else names[::-1]
+        if each_call:
+            spent = alternating_seconds({name: variants[name] for name in order}, iterations)
+            for name in names:
+                samples[name].append(spent[name])
+            continue
+        for name in order:
             samples[name].append(seconds_per_call(variants[name], iterations))
     return samples
+
+
+def alternating_seconds(variants: dict[str, Call], iterations: int) -> dict[str, float]:
+    """Seconds per call of each variant, their calls alternating one by one.
+
+    For calls of milliseconds (over HTTP) on a machine whose speed drifts
+    within a second: neighbouring calls see the same machine, where
+    neighbouring samples of a few hundred milliseconds may not. (For calls
+    of microseconds, alternating mixes the variants' caches: samples.)
+    """
+    spent = dict.fromkeys(variants, 0.0)
+    clock = time.perf_counter
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(iterations):
+            for name, fn in variants.items():
+                started = clock()
+                fn()
+                spent[name] += clock() - started
+    finally:
+        gc.enable()
+    return {name: seconds / iterations for name, seconds in spent.items()}
 
 
 def median(values: list[float]) -> float:

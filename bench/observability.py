@@ -45,11 +45,13 @@ def _switch(on: bool) -> Callable[[], None]:
 
 
 def _samples(
-    variants: dict[str, Call], *, repeats: int, sample_seconds: float
+    variants: dict[str, Call], *, repeats: int, sample_seconds: float, each_call: bool = False
 ) -> dict[str, list[float]]:
     if variants["on"]() != variants["off"]():
         raise RuntimeError("the call answers differently with observation on and off")
-    return interleave(variants, repeats=repeats, sample_seconds=sample_seconds, warmup=50)
+    return interleave(
+        variants, repeats=repeats, sample_seconds=sample_seconds, warmup=50, each_call=each_call
+    )
 
 
 def _figures(samples: dict[str, list[float]]) -> dict[str, Any]:
@@ -120,6 +122,7 @@ def _over_http(
             {"on": variant("on"), "off": variant("off")},
             repeats=repeats,
             sample_seconds=sample_seconds,
+            each_call=True,
         )
     finally:
         transports.reset()
