@@ -20,7 +20,6 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Warning, register
 
 from ucloud.checks.base import TAG
-from ucloud.events.celery_consumer import BrokerRestartSafeConsumer
 
 KIT_CONSUMER = "ucloud.events.celery_consumer:BrokerRestartSafeConsumer"
 CELERY_DEFAULT_CONSUMER = "celery.worker.consumer:Consumer"
@@ -41,6 +40,10 @@ def check_worker_consumer(
         return []  # tasks run eagerly: there is no worker
     if consumer is None:
         consumer = getattr(settings, "CELERY_WORKER_CONSUMER", CELERY_DEFAULT_CONSUMER)
+    # Here, not at the top: Celery's worker modules take a tenth of a second
+    # to import, which no process without a broker should pay.
+    from ucloud.events.celery_consumer import BrokerRestartSafeConsumer
+
     try:
         chosen = symbol_by_name(consumer)
     except (ImportError, AttributeError, ValueError):
