@@ -9,26 +9,33 @@ so that drift on a shared machine hits them alike::
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 Call = Callable[[], Any]
 
 
-def seconds_per_call(fn: Call, iterations: int) -> float:
-    # As timeit does: no collector pauses inside a sample, a clean heap before.
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """As timeit does: no collector pauses inside a sample, a clean heap before."""
     gc.collect()
     gc.disable()
     try:
+        yield
+    finally:
+        gc.enable()
+
+
+def seconds_per_call(fn: Call, iterations: int) -> float:
+    with collector_paused():
         started = time.perf_counter()
         for _ in range(iterations):
             fn()
         elapsed = time.perf_counter() - started
-    finally:
-        gc.enable()
     return elapsed / iterations
 
 
@@ -79,16 +86,12 @@ def alternating_seconds(variants: dict[str, Call], iterations: int) -> dict[str,
     """
     spent = dict.fromkeys(variants, 0.0)
     clock = time.perf_counter
-    gc.collect()
-    gc.disable()
-    try:
+    with collector_paused():
         for _ in range(iterations):
             for name, fn in variants.items():
                 started = clock()
                 fn()
                 spent[name] += clock() - started
-    finally:
-        gc.enable()
     return {name: seconds / iterations for name, seconds in spent.items()}
 
 
