@@ -21,7 +21,6 @@ from django.core.checks import CheckMessage, Warning, register
 
 from ucloud.checks.base import TAG
 
-KIT_CONSUMER = "ucloud.events.celery_consumer:BrokerRestartSafeConsumer"
 CELERY_DEFAULT_CONSUMER = "celery.worker.consumer:Consumer"
 
 
@@ -50,11 +49,12 @@ def check_worker_consumer(
         chosen = None
     if isinstance(chosen, type) and issubclass(chosen, BrokerRestartSafeConsumer):
         return []
+    kit = f"{BrokerRestartSafeConsumer.__module__}:{BrokerRestartSafeConsumer.__qualname__}"
     return [
         Warning(
             f"CELERY_WORKER_CONSUMER is {consumer!r}: with it a worker stops when Redis "
             "restarts while a task runs.",
-            hint=f'Set CELERY_WORKER_CONSUMER = "{KIT_CONSUMER}" (or a subclass of it).',
+            hint=f'Set CELERY_WORKER_CONSUMER = "{kit}" (or a subclass of it).',
             id="ucloud.W040",
         )
     ]
