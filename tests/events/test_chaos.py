@@ -1,5 +1,5 @@
-"""Chaos: producers and consumers SIGKILLed at random moments, nothing lost,
-nothing doubled, in every consumer group.
+"""Chaos: producers, consumers and Redis SIGKILLed at random moments, nothing
+lost, nothing doubled, in every consumer group.
 
 Two producer processes make 2,000 numbered events in small transactions
 while two workers (two pool processes each: four consumers
@@ -8,8 +8,15 @@ moments a whole worker (main process, pool, beat) or one pool process alone
 is SIGKILLed (six times in all), and once a producer, whose background
 relay thread dies with it; a fresh producer makes the events it did not.
 Every event the outbox holds (what committed) must have exactly one effect
-per processor of each group. The random seed is printed, and
-``CHAOS_SEED`` replays a run.
+per processor of each group.
+
+The second proof SIGKILLs Redis itself (the broker and the streams, with
+its append-only file fsynced on every write) at random moments of the same
+kind of run, and starts it again after a random outage: producers' relays
+and workers' consumers, sweeps and acknowledgements fail mid-way at
+whatever they were doing, and must carry on once it is back.
+
+The random seed is printed, and ``CHAOS_SEED`` replays a run.
 """
 
 from __future__ import annotations
@@ -32,13 +39,40 @@ TRANSACTIONS = 100  # ten events each
 PAUSE_MS = 40  # production lasts several seconds: the kills land during it
 
 
+REDIS_KILLS = 4
+
+
+def _chance(capsys: pytest.CaptureFixture[str]) -> random.Random:
+    seed = int(os.environ.get("CHAOS_SEED") or time.time_ns() % 1_000_000)
+    with capsys.disabled():  # in the run's output even when the test passes
+        print(f"\nchaos seed: {seed} (CHAOS_SEED={seed} replays the kill schedule)")
+    return random.Random(seed)
+
+
+def _assert_each_committed_event_applied_once(
+    deployment: ProbeDeployment, kills: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    expected = deployment.database.produced_numbers()
+    deployment.wait_for_effects(len(expected))
+    effects = deployment.database.effects()
+    with capsys.disabled():
+        print(
+            f"chaos: {len(expected)} events committed, kills: {', '.join(kills)}; "
+            + ", ".join(
+                f"{name}: {len(effects[name])} effects, {len(set(effects[name]))} distinct"
+                for name in PROCESSORS
+            )
+        )
+    for name in PROCESSORS:
+        assert effects[name] == expected, f"{name}: not each event exactly once"
+    assert deployment.database.dead_letters() == []
+    assert deployment.database.pending_outbox() == 0
+
+
 def test_sigkills_at_random_moments_leave_every_event_applied_once_in_every_group(
     deployment: ProbeDeployment, broker: PrivateRedis, capsys: pytest.CaptureFixture[str]
 ):
-    seed = int(os.environ.get("CHAOS_SEED") or time.time_ns() % 1_000_000)
-    chance = random.Random(seed)
-    with capsys.disabled():  # in the run's output even when the test passes
-        print(f"\nchaos seed: {seed} (CHAOS_SEED={seed} replays the kill schedule)")
+    chance = _chance(capsys)
     workers = [deployment.start_worker(), deployment.start_worker()]
     producers = [
         deployment.produce(count=PER_PRODUCER, start=start, transactions=TRANSACTIONS,
@@ -65,23 +99,36 @@ def test_sigkills_at_random_moments_leave_every_event_applied_once_in_every_grou
     for production in producers:
         if production.process.returncode is None:
             production.result()
-    expected = deployment.database.produced_numbers()
-    assert len(expected) == 2 * PER_PRODUCER
-    deployment.wait_for_effects(len(expected))
+    assert len(deployment.database.produced_numbers()) == 2 * PER_PRODUCER
+    _assert_each_committed_event_applied_once(deployment, kills, capsys)
 
-    effects = deployment.database.effects()
-    with capsys.disabled():
-        print(
-            f"chaos: {len(expected)} events committed, kills: {', '.join(kills)}; "
-            + ", ".join(
-                f"{name}: {len(effects[name])} effects, {len(set(effects[name]))} distinct"
-                for name in PROCESSORS
-            )
-        )
-    for name in PROCESSORS:
-        assert effects[name] == expected, f"{name}: not each event exactly once"
-    assert deployment.database.dead_letters() == []
-    assert deployment.database.pending_outbox() == 0
+
+@pytest.mark.parametrize("broker", [{"appendonly": True}], indirect=True)
+def test_redis_sigkilled_at_random_moments_leaves_every_event_applied_once_in_every_group(
+    deployment: ProbeDeployment, broker: PrivateRedis, capsys: pytest.CaptureFixture[str]
+):
+    chance = _chance(capsys)
+    workers = [deployment.start_worker(), deployment.start_worker()]
+    producers = [
+        deployment.produce(count=PER_PRODUCER, start=start, transactions=TRANSACTIONS,
+                           pause_ms=PAUSE_MS)
+        for start in (0, PER_PRODUCER)
+    ]  # fmt: skip
+
+    kills: list[str] = []
+    for _ in range(REDIS_KILLS):
+        time.sleep(chance.uniform(0.3, 1.2))
+        broker.stop()  # SIGKILL: no shutdown, no final save
+        outage = chance.uniform(0.0, 1.0)
+        time.sleep(outage)
+        broker.start()  # the same directory: the append-only file is replayed
+        kills.append(f"redis ({outage:.1f} s down)")
+
+    for production in producers:
+        production.result()  # a producer's transactions commit whether Redis is up or not
+    assert len(deployment.database.produced_numbers()) == 2 * PER_PRODUCER
+    _assert_each_committed_event_applied_once(deployment, kills, capsys)
+    assert all(worker.process.poll() is None for worker in workers), deployment.logs()
 
 
 def _kill_a_producer(deployment: ProbeDeployment, victim: Production) -> Production:
