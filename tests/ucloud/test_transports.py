@@ -73,6 +73,16 @@ class AnswersWhoami(QuietHandler):
         self.answer(200, b'{"access_token": "a", "refresh_token": "r"}', "application/json")
 
 
+class AnswersWithACookie(AnswersWhoami):
+    def answer(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Set-Cookie", "sessionid=first-callers; Path=/")
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
 class AnswersHtml502(QuietHandler):
     def do_GET(self) -> None:
         self.capture()
@@ -191,6 +201,18 @@ def test_each_call_has_its_own_job_id(http_server):
         WHOAMI.call({}, alice())
         WHOAMI.call({}, alice())
     assert captured[0]["headers"]["Job-Id"] != captured[1]["headers"]["Job-Id"]
+
+
+def test_a_cookie_one_answer_sets_never_goes_out_with_later_calls(http_server):
+    # One HTTP client serves every user of a process: a cookie kept from
+    # one user's call would be sent with the next user's.
+    url, captured = http_server(AnswersWithACookie)
+    with accounts_at(url):
+        WHOAMI.call({}, alice())
+        WHOAMI.call({}, RPCClient.for_token(mint_access_token("bob", Role.USER)))
+    assert len(captured) == 2
+    assert all("Cookie" not in request["headers"] for request in captured)
+    assert not shared_http_client.get().cookies
 
 
 def test_post_is_not_retried_when_the_connection_closes(http_server):

@@ -69,6 +69,13 @@ class InProcessTransport:
         )
 
 
+class _NoCookies(httpx.Cookies):
+    """A jar that keeps no cookie an answer sets."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
 class _SharedHttpClient:
     """One ``httpx.Client`` per process, made again after a fork."""
 
@@ -94,7 +101,15 @@ class _SharedHttpClient:
                 )
                 # retries=0: a non-idempotent call is never sent twice.
                 transport = httpx.HTTPTransport(retries=0, limits=limits)
-                self._client = httpx.Client(timeout=timeout, transport=transport)
+                client = httpx.Client(timeout=timeout, transport=transport)
+                # No cookie jar (httpx's private field: its constructor copies
+                # any jar into its own class). Calls carry their caller's token,
+                # and this one client serves every user of the process: a
+                # cookie one answer set would go out with other users' calls.
+                # It also spares httpx copying and decoding every request's
+                # headers for the jar on each answer.
+                client._cookies = _NoCookies()
+                self._client = client
                 self._pid = os.getpid()
             return self._client
 
