@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from pytest_django import DjangoDbBlocker
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -77,3 +78,25 @@ def fresh_throttles() -> Iterator[None]:
 def throttles_of_earlier_runs_forgotten() -> None:
     """Login failures that earlier runs left in a shared Redis throttle no test."""
     clear_throttles()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_buffer_drained_before_the_test_database_goes(
+    django_db_setup: None, django_db_blocker: DjangoDbBlocker
+) -> Iterator[None]:
+    """Audit records of the last tests are produced into the test database.
+
+    The process's audit buffer flushes once a second and at exit; at exit
+    the test database is gone and the settings name the real one again, so
+    the last records went there (or failed, with a traceback in the run's
+    output). They are flushed while the test database still exists.
+    """
+    yield
+    from ucloud.audit.producer import buffer
+
+    with django_db_blocker.unblock():
+        try:
+            buffer.flush()
+        except Exception:  # a test left its database unusable: nothing to keep
+            with buffer._lock:
+                buffer._records.clear()
