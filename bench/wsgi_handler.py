@@ -28,11 +28,16 @@ def _start_response(status: str, headers: list[tuple[str, str]]) -> None:
         raise RuntimeError(f"benchmark request failed: {status}")
 
 
-def request_sender(handler: Any, path: str, query: str, token: str) -> Call:
-    """A function sending one GET through ``handler``; it returns the body."""
+def request_sender(
+    handler: Any, path: str, query: str, token: str, headers: dict[str, str] | None = None
+) -> Call:
+    """A function sending one GET through ``handler``; it returns the body.
+    ``headers``: more request headers, as WSGI names them (``HTTP_TRACEPARENT``)."""
+    more = dict(headers or {})
 
     def send() -> bytes:
         environ = {
+            **more,
             "REQUEST_METHOD": "GET",
             "PATH_INFO": path,
             "QUERY_STRING": query,

@@ -17,13 +17,12 @@ from collections.abc import MutableMapping
 from types import TracebackType
 from typing import Any
 
-from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from ucloud import registry
 from ucloud.contracts.calls import CallDescription
-from ucloud.observe import metrics, tracing, window
+from ucloud.observe import current, metrics, tracing, window
+from ucloud.observe.metrics import CallSeries
 
 KIT_NAMESPACE = "ucloud"
 
@@ -55,19 +54,21 @@ def _status(call: CallDescription, exc: BaseException | None) -> int:
 class _Observed:
     """One side of one call: a span (made current) and, on exit, the metrics."""
 
-    __slots__ = ("call", "counter", "histogram", "kind", "labels", "observation", "span", "start",
-                 "token", "transport")  # fmt: skip
+    __slots__ = ("call", "kind", "labels", "name", "observation", "span", "start", "token",
+                 "transport")  # fmt: skip
 
     def __init__(
         self,
         observation: CallObservation,
         call: CallDescription,
+        name: str,
         labels: tuple[str, ...],
         kind: SpanKind,
         transport: str,
     ) -> None:
         self.observation = observation
         self.call = call
+        self.name = name
         self.labels = labels
         self.kind = kind
         self.transport = transport
@@ -80,9 +81,9 @@ class _Observed:
             # Few attributes: each costs a check and a copy on the call's path;
             # the span's name is the call, its kind the side.
             self.span = tracing.start_span(
-                self.call.full_name, self.kind, {"ucloud.transport": self.transport}
+                self.name, self.kind, {"ucloud.transport": self.transport}
             )
-            self.token = otel_context.attach(trace.set_span_in_context(self.span))
+            self.token = current.enter(self.span)
         self.start = time.perf_counter()
         return self
 
@@ -93,7 +94,7 @@ class _Observed:
         traceback: TracebackType | None,
     ) -> None:
         seconds = time.perf_counter() - self.start
-        status = _status(self.call, exc)
+        status = self.call.http.success_status if exc is None else _status(self.call, exc)
         if self.observation.metrics:
             self.observation.record(self.kind, self.labels, status, seconds)
         span = self.span
@@ -107,9 +108,9 @@ class _Observed:
             if self.kind is SpanKind.SERVER:
                 holder = served_trace.get()
                 if holder is not None and not holder:
-                    holder.append(f"{span.get_span_context().trace_id:032x}")
+                    holder.append(f"{span.get_span_context()[0]:032x}")  # the trace id
             span.end()
-            otel_context.detach(self.token)
+            current.leave(self.token)
 
 
 class CallObservation:
@@ -118,10 +119,11 @@ class CallObservation:
     def __init__(self, *, metrics: bool, tracing: bool) -> None:
         self.metrics = metrics
         self.tracing = tracing
-        self._services: dict[CallDescription, str | None] = {}
-        self._children: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+        # Per call: its service (None: the kit's own, not observed) and full name.
+        self._services: dict[CallDescription, tuple[str | None, str]] = {}
+        self._series: dict[tuple[Any, ...], CallSeries] = {}
 
-    def _service(self, call: CallDescription) -> str | None:
+    def _service(self, call: CallDescription) -> tuple[str | None, str]:
         try:
             return self._services[call]
         except KeyError:
@@ -132,24 +134,22 @@ class CallObservation:
                 found = registry.service_of(call)
         except LookupError:
             found = call.namespace  # declared outside a service (tests, scripts)
-        self._services[call] = found
-        return found
+        named = self._services[call] = (found, call.full_name)
+        return named
 
     def serving(self, call: CallDescription, transport: str, job_id: str) -> Any:
-        service = self._service(call)
+        service, name = self._service(call)
         if service is None:
             return UNOBSERVED
         window.snapshots.ensure_running()
-        return _Observed(
-            self, call, (service, call.full_name, transport), SpanKind.SERVER, transport
-        )
+        return _Observed(self, call, name, (service, name, transport), SpanKind.SERVER, transport)
 
     def calling(self, call: CallDescription, transport: str, caller: str | None) -> Any:
-        service = self._service(call)
+        service, name = self._service(call)
         if service is None:
             return UNOBSERVED
-        labels = (caller or "", service, call.full_name, transport)
-        return _Observed(self, call, labels, SpanKind.CLIENT, transport)
+        labels = (caller or "", service, name, transport)
+        return _Observed(self, call, name, labels, SpanKind.CLIENT, transport)
 
     def inject(self, headers: MutableMapping[str, str]) -> None:
         if self.tracing:
@@ -158,20 +158,23 @@ class CallObservation:
                 headers["traceparent"] = value
 
     def refused(self, call: CallDescription, transport: str, status: int) -> None:
-        service = self._service(call)
+        service, name = self._service(call)
         if service is not None and self.metrics:
-            self.record(SpanKind.SERVER, (service, call.full_name, transport), status, 0.0)
+            self.record(SpanKind.SERVER, (service, name, transport), status, 0.0)
 
     def record(self, kind: SpanKind, labels: tuple[str, ...], status: int, seconds: float) -> None:
-        key = (kind, labels, status)
-        children = self._children.get(key)
-        if children is None:
+        # The side as a bool: an enum member would be hashed by a Python
+        # function on every call.
+        key = (kind is SpanKind.SERVER, labels, status)
+        series = self._series.get(key)
+        if series is None:
             counter, histogram = (
                 (metrics.SERVER_CALLS, metrics.SERVER_SECONDS)
                 if kind is SpanKind.SERVER
                 else (metrics.CLIENT_CALLS, metrics.CLIENT_SECONDS)
             )
-            children = (counter.labels(*labels, str(status)), histogram.labels(*labels))
-            self._children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
+            series = metrics.CallSeries(
+                counter.labels(*labels, str(status)), histogram.labels(*labels)
+            )
+            self._series[key] = series
+        series.add(seconds)

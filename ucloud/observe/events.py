@@ -19,7 +19,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from ucloud.events.streams import Event
-from ucloud.observe import metrics, tracing
+from ucloud.observe import current, metrics, tracing
 
 # A span keeps at most this many links (a batch may hold 500 events).
 MAX_LINKS = 32
@@ -41,7 +41,7 @@ class _Processing:
     def __enter__(self) -> _Processing:
         if self.observation.tracing:
             self.span = _processing_span(self.group, self.stream, self.events)
-            self.token = otel_context.attach(trace.set_span_in_context(self.span))
+            self.token = current.enter(self.span)
         return self
 
     def __exit__(
@@ -57,7 +57,7 @@ class _Processing:
                 self.span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
                 self.span.record_exception(exc)
             self.span.end()
-            otel_context.detach(self.token)
+            current.leave(self.token)
 
 
 def _processing_span(group: str, stream: str, events: Sequence[Event]) -> Any:

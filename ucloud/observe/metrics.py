@@ -19,6 +19,7 @@ mode, chosen when the variable is set before the first metric exists);
 from __future__ import annotations
 
 import os
+from bisect import bisect_left
 
 from prometheus_client import Counter, Histogram
 
@@ -84,6 +85,43 @@ LOCK_LOSSES = Counter(
 )
 
 CALL_METRICS = (SERVER_CALLS, SERVER_SECONDS, CLIENT_CALLS, CLIENT_SECONDS)
+
+
+class CallSeries:
+    """One call's counter (of a status) and latency histogram, on one side.
+
+    Every observed call counts once and observes its time once, on both
+    sides. prometheus-client's ``inc`` and ``observe`` check each time what
+    holds for a labelled child by construction (observable, a non-negative
+    amount) and find the bucket in a Python loop; this writes the same
+    values (the children's counter, sum and bucket, pinned prometheus-client
+    fields) with the bucket found by bisection: the same ``<=`` rule, fewer
+    Python calls on every call. Without those fields (another version), it
+    goes through the public methods::
+
+        series = CallSeries(SERVER_CALLS.labels(*labels, "200"), SERVER_SECONDS.labels(*labels))
+        series.add(0.0012)
+    """
+
+    __slots__ = ("bounds", "buckets", "count", "counter", "histogram", "total")
+
+    def __init__(self, counter: Counter, histogram: Histogram) -> None:
+        self.counter, self.histogram = counter, histogram
+        self.count = getattr(counter, "_value", None)
+        self.total = getattr(histogram, "_sum", None)
+        self.buckets = getattr(histogram, "_buckets", None)
+        self.bounds = getattr(histogram, "_upper_bounds", None)
+
+    def add(self, seconds: float) -> None:
+        count, total, buckets, bounds = self.count, self.total, self.buckets, self.bounds
+        if count is None or total is None or buckets is None or bounds is None:
+            self.counter.inc()
+            self.histogram.observe(seconds)
+            return
+        count.inc(1)
+        total.inc(seconds)
+        # The first bound >= seconds, as observe's loop finds it; the last is +Inf.
+        buckets[bisect_left(bounds, seconds)].inc(1)
 
 
 def multiprocess_dir() -> str | None:

@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponseBase
-from opentelemetry import context as otel_context
+from opentelemetry.trace import NonRecordingSpan
 
 from ucloud import observers
-from ucloud.observe import tracing
+from ucloud.observe import current, tracing
 from ucloud.observe.calls import served_trace
 from ucloud.rpc.pipeline import new_job_id
 
@@ -28,16 +28,19 @@ class ObservationMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        job_id = request.headers.get("Job-Id") or new_job_id()
-        request.META["HTTP_JOB_ID"] = job_id
+        # META rather than request.headers: the same header, without building
+        # the case-insensitive copy of every header for two lookups.
+        meta = request.META
+        job_id = meta.get("HTTP_JOB_ID") or new_job_id()
+        meta["HTTP_JOB_ID"] = job_id
         observer = observers.calls
         if observer is None or not getattr(observer, "tracing", False):
             response = self.get_response(request)
             response["Job-Id"] = job_id
             return response
-        incoming = request.headers.get("traceparent", "")
-        parent = tracing.remote_parent(incoming) if incoming else None
-        token = otel_context.attach(parent) if parent is not None else None
+        incoming = meta.get("HTTP_TRACEPARENT", "")
+        parent = tracing.parse_traceparent(incoming) if incoming else None
+        token = current.enter(NonRecordingSpan(parent)) if parent is not None else None
         holder: list[str] = []
         reset = served_trace.set(holder)
         try:
@@ -45,7 +48,7 @@ class ObservationMiddleware:
         finally:
             served_trace.reset(reset)
             if token is not None:
-                otel_context.detach(token)
+                current.leave(token)
         response["Job-Id"] = job_id
         trace_id = holder[0] if holder else incoming.split("-")[1] if parent is not None else ""
         if trace_id:

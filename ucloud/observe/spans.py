@@ -12,9 +12,9 @@ any other: the project's own spans and the library instrumentations nest
 under it::
 
     span = start_span(provider, "files.share", SpanKind.SERVER, {"ucloud.transport": "local"})
-    token = context.attach(trace.set_span_in_context(span))
+    token = current.enter(span)      # ucloud.observe.current
     ...
-    span.end(); context.detach(token)
+    span.end(); current.leave(token)
 
 Sampling follows the parent (a caller that did not sample is not sampled
 here either) and records every trace the kit starts, as the SDK's default
@@ -33,8 +33,18 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace import (
+    Link,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+    TraceState,
+)
 from opentelemetry.util import types
+
+from ucloud.observe import current as current_context
 
 # As the SDK's defaults (OTEL_SPAN_*_COUNT_LIMIT): a span set by project code
 # in a loop stays bounded.
@@ -200,11 +210,17 @@ def start_span(
     keeps the dict. ``sampler_decides``: ask the provider's sampler rather
     than follow the parent and record every new trace.
     """
-    current = trace.get_current_span(context).get_span_context()
+    current = (
+        current_context.current_span() if context is None else trace.get_current_span(context)
+    ).get_span_context()
     parent: SpanContext | None = None
-    if current.is_valid:
+    # A SpanContext is a tuple (trace id, span id, remote, flags, state,
+    # valid): unpacked at once rather than through six properties
+    # (tests/ucloud/observe/test_kit_spans.py pins the order).
+    state: TraceState | None
+    trace_id, _, _, flags, state, valid = current
+    if valid:
         parent = current
-        trace_id, flags, state = current.trace_id, current.trace_flags, current.trace_state
     else:
         trace_id, flags, state = _id(128), SAMPLED, None
     if sampler_decides:
@@ -215,9 +231,9 @@ def start_span(
             attributes = {**attributes, **dict(outcome.attributes or {})}
         else:
             return trace.NonRecordingSpan(SpanContext(trace_id, _id(64), False, flags, state))
-    elif not flags.sampled:
+    elif not flags & TraceFlags.SAMPLED:
         return trace.NonRecordingSpan(SpanContext(trace_id, _id(64), False, flags, state))
-    own = SpanContext(trace_id, _id(64), False, flags, state)
+    own = SpanContext(trace_id, random.getrandbits(64) or _id(64), False, flags, state)
     span = KitSpan(provider, name, own, parent, kind, attributes, links)
     span._processor.on_start(span, parent_context=context)  # type: ignore[arg-type]
     return span

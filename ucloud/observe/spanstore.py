@@ -27,7 +27,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
 from ucloud.events.broker import events_url
-from ucloud.observe.spans import KitSpan
+from ucloud.observe.spans import UNSET, KitSpan
 from ucloud.settings import ucloud_settings
 
 Record = dict[str, Any]
@@ -166,16 +166,20 @@ def compact_of(span: ReadableSpan) -> Compact:
         # The kit's own spans, read from their fields (no property calls): a
         # kit span's attributes are plain already, and its dict of numbers
         # and strings is one the collector does not track, so it is kept.
-        links = span._links
+        links, parent, status = span._links, span._parent, span._status
+        # Span contexts read as the tuples they are (trace id, span id, ...),
+        # as spans.start_span reads them.
         return (
-            span._context.trace_id,
-            span._context.span_id,
-            span.parent_span_id(),
+            span._context[0],
+            span._context[1],
+            0 if parent is None else parent[1],
             span._name,
-            _KINDS[span._kind],
+            # The member's name, not a dict of members: hashing an enum
+            # member runs a Python function.
+            span._kind._name_.lower(),
             span._start_time,
             span._end_time,
-            span.is_error(),
+            status is not UNSET and status.status_code is StatusCode.ERROR,
             span._attributes,
             tuple((link.context.trace_id, link.context.span_id) for link in links) if links else (),
             *_origin(span._resource),

@@ -24,6 +24,7 @@ import weakref
 
 import redis
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.trace import TraceFlags
 
 from ucloud.observe.spanstore import Compact, SpanStore, compact_of
 
@@ -44,6 +45,8 @@ class StoreBatchProcessor(SpanProcessor):
         # One export at a time: the thread's and a caller's force_flush.
         self._exporting = threading.Lock()
         self._stop = threading.Event()
+        # The event's state as a plain field: on_end reads it for every span.
+        self._stopped = False
         self._thread_started = False
         self._failing = False
         # Weakly: a process (a test run) may make many processors. A forked
@@ -54,8 +57,10 @@ class StoreBatchProcessor(SpanProcessor):
         os.register_at_fork(after_in_child=lambda: (reset := forked()) is not None and reset())
 
     def on_end(self, span: ReadableSpan) -> None:
-        context = span.context
-        if context is None or not context.trace_flags.sampled or self._stop.is_set():
+        # The field behind ReadableSpan.context (the SDK's spans and the
+        # kit's alike), and its flags by position: one span in two a call.
+        context = span._context
+        if self._stopped or context is None or not context[3] & TraceFlags.SAMPLED:
             return
         self._waiting.append(compact_of(span))
         if not self._thread_started:
@@ -67,6 +72,7 @@ class StoreBatchProcessor(SpanProcessor):
     def shutdown(self) -> None:
         if self._stop.is_set():
             return
+        self._stopped = True
         self._stop.set()
         self._export()
 

@@ -23,10 +23,10 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags
 
 from ucloud import serving
-from ucloud.observe import spans, spanstore
+from ucloud.observe import current, spans, spanstore
 from ucloud.observe.storebatch import StoreBatchProcessor
 from ucloud.settings import ucloud_settings
 
@@ -127,7 +127,9 @@ def start_span(
     context: Any = None,
 ) -> trace.Span:
     """One of the kit's spans (``ucloud.observe.spans``) from this process's provider."""
-    made = provider()
+    made = _state["provider"]
+    if made is None or _state["pid"] != os.getpid():
+        made = provider()
     return spans.start_span(
         made,
         name,
@@ -166,13 +168,15 @@ def _instrument(made: TracerProvider) -> None:
 
 def traceparent(context: SpanContext) -> str:
     """The W3C ``traceparent`` of a span context ("" when it is not valid)."""
-    if not context.is_valid:
+    # Unpacked as a tuple, as spans.start_span does: once per HTTP call.
+    trace_id, span_id, _, flags, _, valid = context
+    if not valid:
         return ""
-    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
+    return f"00-{trace_id:032x}-{span_id:016x}-{int(flags):02x}"
 
 
 def current_traceparent() -> str:
-    return traceparent(trace.get_current_span().get_span_context())
+    return traceparent(current.current_span().get_span_context())
 
 
 def parse_traceparent(value: str) -> SpanContext | None:
@@ -189,12 +193,4 @@ def parse_traceparent(value: str) -> SpanContext | None:
         )
     except ValueError:
         return None
-    return context if context.is_valid else None
-
-
-def remote_parent(value: str) -> Any:
-    """An OpenTelemetry context whose current span is the remote ``value``."""
-    context = parse_traceparent(value)
-    if context is None:
-        return None
-    return trace.set_span_in_context(NonRecordingSpan(context))
+    return context if context[5] else None  # its is_valid

@@ -87,6 +87,22 @@ def test_a_remote_parent_is_continued_and_its_decision_followed(caught):
     assert skipped.get_span_context().trace_id == 0xABC  # the trace id still travels on
 
 
+def test_a_span_context_unpacks_in_the_order_the_kit_reads_it():
+    # spans.start_span unpacks the parent's context as a tuple rather than
+    # through its properties: an OpenTelemetry that changes the layout fails here.
+    context = SpanContext(0xABC, 0xDEF, True, TraceFlags(TraceFlags.SAMPLED))
+    trace_id, span_id, remote, flags, state, valid = context
+    assert (trace_id, span_id, remote, flags, state, valid) == (
+        context.trace_id,
+        context.span_id,
+        context.is_remote,
+        context.trace_flags,
+        context.trace_state,
+        context.is_valid,
+    )
+    assert not trace.INVALID_SPAN_CONTEXT[5]
+
+
 def test_a_configured_sampler_decides_when_asked():
     provider = TracerProvider(sampler=ALWAYS_OFF)
     exporter = InMemorySpanExporter()

@@ -111,3 +111,42 @@ def test_the_outbox_backlog_is_a_gauge_per_database_and_stream(alice):
     samples = scrape()
 
     assert total(samples, "ucloud_outbox_backlog", database="default", stream="files.events") >= 1
+
+
+def test_a_call_series_counts_and_observes_as_prometheus_client_does():
+    from prometheus_client import CollectorRegistry
+    from prometheus_client import Counter as PromCounter
+    from prometheus_client import Histogram as PromHistogram
+
+    from ucloud.observe.metrics import LATENCY_BUCKETS, CallSeries
+
+    def pair(prefix: str) -> tuple[PromCounter, PromHistogram, CollectorRegistry]:
+        registry = CollectorRegistry()
+        counter = PromCounter(f"{prefix}_calls", "calls", ["call"], registry=registry)
+        histogram = PromHistogram(
+            f"{prefix}_seconds", "time", ["call"], buckets=LATENCY_BUCKETS, registry=registry
+        )
+        return counter, histogram, registry
+
+    # Bounds themselves, between them, below the first and past the last.
+    times = [*LATENCY_BUCKETS, 0.0, 0.00005, 0.0003, 0.0042, 0.7, 11.0, 1e-9]
+    counter, histogram, public = pair("x")
+    for seconds in times:
+        counter.labels("files.share").inc()
+        histogram.labels("files.share").observe(seconds)
+    counter, histogram, direct = pair("x")
+    series = CallSeries(counter.labels("files.share"), histogram.labels("files.share"))
+    assert series.count is not None, "prometheus-client's fields moved: the fast path is off"
+    for seconds in times:
+        series.add(seconds)
+
+    def samples(registry: CollectorRegistry) -> list[tuple[str, dict[str, str], float]]:
+        return [
+            (sample.name, sample.labels, sample.value)
+            for family in registry.collect()
+            for sample in family.samples
+            if not sample.name.endswith("_created")
+        ]
+
+    assert samples(direct) == samples(public)
+    assert ("x_calls_total", {"call": "files.share"}, float(len(times))) in samples(direct)
