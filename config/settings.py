@@ -67,6 +67,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# A refused CSRF check answers the kit's JSON 403 (the admin keeps its page).
+CSRF_FAILURE_VIEW = "ucloud.rpc.error_mapping.csrf_failure"
 WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
 

@@ -14,15 +14,19 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from ucloud.health import live, status
 from ucloud.observe.exposition import metrics_view
 from ucloud.observe.rpc import kit_urlpatterns
-from ucloud.rpc.error_mapping import api_not_found
+from ucloud.rpc.error_mapping import api_not_found, reading_only
 from ucloud.rpc.routes import api_urlpatterns
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("status", status, name="ucloud-status"),
     path("status/live", live, name="ucloud-live"),
     path("metrics", metrics_view, name="ucloud-metrics"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="ucloud-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="ucloud-schema"), name="ucloud-docs"),
+    path("api/schema/", reading_only(SpectacularAPIView.as_view()), name="ucloud-schema"),
+    path(
+        "api/docs/",
+        reading_only(SpectacularSwaggerView.as_view(url_name="ucloud-schema")),
+        name="ucloud-docs",
+    ),
     *kit_urlpatterns(),
     *api_urlpatterns(),
     # Anything else under /api/ is a call this process does not serve.

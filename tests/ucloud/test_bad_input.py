@@ -91,6 +91,36 @@ def test_a_method_a_route_does_not_take_is_json_405(method, path):
     assert "GET" in response["Allow"] or "POST" in response["Allow"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/api/docs/"),
+        ("options", "/api/docs/"),
+        ("delete", "/api/schema/"),
+        ("options", "/api/schema/"),
+    ],
+)
+def test_the_api_documents_answer_other_methods_with_the_kits_405(method, path):
+    # DRF rendered these with the page's renderer: an HTML 405, and a 500
+    # for OPTIONS on the docs.
+    client = Client(enforce_csrf_checks=True)
+    response = getattr(client, method)(path)
+    assert answer(response) == (405, "method_not_allowed")
+    assert response["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize("path", ["/status/live", "/metrics"])
+def test_a_refused_csrf_check_outside_the_admin_is_the_kits_json_403(path):
+    response = Client(enforce_csrf_checks=True).post(path, data="{}", content_type=JSON)
+    assert answer(response) == (403, "csrf_failed")
+
+
+def test_the_admin_keeps_djangos_csrf_page_for_browsers(db):
+    response = Client(enforce_csrf_checks=True).post("/admin/login/", {"username": "x"})
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("text/html")
+
+
 def test_head_status_answers_like_get_without_a_body(client, db):
     response = client.head("/status")
     assert (response.status_code, response["Content-Type"]) == (200, JSON)

@@ -191,3 +191,30 @@ def test_service_token_follows_a_new_signing_key():
         assert fresh != token
         assert decode_access_token(fresh).role is Role.SERVICE
         assert_unauthorized(token)
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"scopes": 5},
+        {"scopes": [1, None]},
+        {"scopes": "all:write"},
+        {"sub": 7},
+        {"sub": ""},
+        {"sub": "a\x00b"},
+        {"sub": "x" * 201},
+    ],
+)
+def test_a_signed_token_with_claims_of_another_shape_is_refused_not_a_crash(odd):
+    from ucloud.auth import tokens
+    from ucloud.settings import ucloud_settings
+
+    claims = {
+        "sub": "alice",
+        "role": "USER",
+        "scopes": ["all:write"],
+        "typ": tokens.ACCESS,
+        "aud": tokens.USER_AUDIENCE,
+        **odd,
+    }
+    assert_unauthorized(tokens._mint(claims, 300, signer=ucloud_settings.AUTH_SERVICE))

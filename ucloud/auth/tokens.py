@@ -48,6 +48,8 @@ ACCESS = "access"
 REFRESH = "refresh"
 KEY_ALGORITHM = "EdDSA"
 _REQUIRED = ["exp", "iat", "sub", "typ", "aud"]
+# Longest subject a token may carry: the audit trail keeps up to 200.
+MAX_SUBJECT = 200
 # Most services a principal may be forwarded through (tokens nest per hop).
 MAX_FORWARDS = 4
 
@@ -209,12 +211,17 @@ def _principal(claims: dict[str, Any], token: str) -> Principal:
         raise _invalid("Token has no valid role") from exc
     if role is Role.GUEST:
         raise _invalid("A token cannot carry the GUEST role")
-    if role is Role.SERVICE and claims["sub"] != f"_{claims.get('svc')}":
+    subject = claims["sub"]
+    # Signed claims are trusted, not assumed well formed: a subject or scopes
+    # of another shape went on to fail (500) where they were used.
+    if not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT or "\x00" in subject:
+        raise _invalid(f"Token subject must be a name of 1 to {MAX_SUBJECT} characters")
+    if role is Role.SERVICE and subject != f"_{claims.get('svc')}":
         raise _invalid("SERVICE token subject does not match its service")
-    scopes = claims.get("scopes") or ()
-    return Principal(
-        str(claims["sub"]), role, tuple(scopes), token=token, audience=str(claims["aud"])
-    )
+    scopes = claims.get("scopes") or []
+    if not isinstance(scopes, list) or not all(isinstance(scope, str) for scope in scopes):
+        raise _invalid("Token scopes must be a list of strings")
+    return Principal(subject, role, tuple(scopes), token=token, audience=str(claims["aud"]))
 
 
 def _verify(token: str, depth: int = 0) -> tuple[Principal, float]:

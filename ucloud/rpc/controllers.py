@@ -16,7 +16,6 @@ from types import MethodType
 from typing import Any, ClassVar
 
 from rest_framework.exceptions import MethodNotAllowed
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
@@ -32,6 +31,7 @@ from ucloud.rpc.implementations import implement as implement  # what a service'
 from ucloud.rpc.implementations import implemented_call, register
 from ucloud.rpc.parsers import JSONParser
 from ucloud.rpc.pipeline import Handler, execute, new_job_id
+from ucloud.rpc.rendering import SafeJSONRenderer
 from ucloud.rpc.request_data import query_request
 from ucloud.rpc.schema import CallSchema
 
@@ -42,7 +42,7 @@ class Controller(ViewSet):
     authentication_classes = [BearerTokenAuthentication]
     permission_classes = ()  # the pipeline checks roles
     parser_classes = [JSONParser]
-    renderer_classes = [JSONRenderer]
+    renderer_classes = [SafeJSONRenderer]
     # OpenAPI operations come from the call bound to each route and method.
     schema = CallSchema()
     # HTTP method (lower case) -> call served on this route; set by ucloud.rpc.routes.

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.core import exceptions as django
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -30,6 +31,7 @@ from ucloud.contracts.errors import (
     BadRequest,
     Forbidden,
     InternalServerError,
+    MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
     RPCException,
@@ -159,6 +161,33 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 def server_error(request: HttpRequest) -> HttpResponse:
     return error_response(InternalServerError())
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A refused CSRF check (``CSRF_FAILURE_VIEW``): the admin's pages keep
+    Django's page for the browser; any other path the kit's JSON 403."""
+    match = getattr(request, "resolver_match", None)
+    if match is not None and "admin" in match.namespaces:
+        return django_csrf_failure(request, reason)
+    return error_response(Forbidden(f"CSRF check failed: {reason}", error_code="csrf_failed"))
+
+
+def reading_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """``view`` for GET and HEAD; the kit's JSON 405 for any other method.
+
+    For pages DRF renders as HTML or YAML (the API docs, the schema): their
+    405 came back as an HTML page, and OPTIONS on the docs failed (500).
+    """
+
+    @csrf_exempt  # the 405 is the answer, not a CSRF page
+    def reading(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            response = error_response(MethodNotAllowed(f"{request.method} is not allowed here"))
+            response["Allow"] = "GET, HEAD"
+            return response
+        return view(request, *args, **kwargs)
+
+    return reading
 
 
 @csrf_exempt
