@@ -258,3 +258,45 @@ def test_a_full_buffer_drops_the_oldest_and_says_so(settings, monkeypatch, caplo
 
     assert produced == ["two", "three"]
     assert "Dropped 1 audit record(s)" in caplog.text
+
+
+def test_what_a_caller_sends_in_headers_and_paths_is_cleaned_and_cut_to_the_fields():
+    # Anyone can send these (refused calls are recorded too): each used to
+    # make a record the stream refused, and the buffer kept it for ever.
+    entry = build(
+        **facts(
+            call_name="HTTP POST /admin/" + "a" * 400,
+            job_id="j" * 201,
+            caused_by="c\x00" * 150,
+            user_agent="agent\x00\ud800" + "u" * 600,
+            client_address="1" * 200,
+        )
+    )
+
+    audit_records.validate(entry)
+    assert entry["call"] == ("HTTP POST /admin/" + "a" * 400)[:300]
+    assert entry["job_id"] == "j" * 200
+    assert entry["caused_by"] == ("c\ufffd" * 100)
+    assert entry["user_agent"].startswith("agent\ufffd\ufffduuu")
+    assert (len(entry["user_agent"]), len(entry["remote_address"])) == (500, 100)
+
+
+def test_a_request_with_nul_unpaired_surrogates_and_nan_is_valid_json_text():
+    text = request_text({"name\ud800": "a\x00b", "pair": "\ud83d\ude00", "n": float("nan")})
+
+    assert json.loads(text) == {"name\ufffd": "a\ufffdb", "pair": "😀", "n": "nan"}
+    assert "\\u0000" not in text
+    assert "NaN" not in text
+
+
+@pytest.mark.django_db
+def test_a_record_the_stream_refuses_is_dropped_and_the_others_produced(caplog):
+    good = build(**facts())
+    bad = {**build(**facts(job_id="j2")), "status": 42}  # no HTTP status: a kit bug
+
+    with caplog.at_level(logging.ERROR, logger="ucloud.audit"):
+        producer.produce("default", [good, bad, {**good, "job_id": "j3"}])
+
+    rows = OutboxEvent.objects.filter(stream="ucloud.audit").order_by("id")
+    assert [row.key for row in rows] == ["j1", "j3"]
+    assert "Dropped an audit record of files.create" in caplog.text

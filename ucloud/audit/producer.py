@@ -27,6 +27,7 @@ from typing import Any
 from django.db import close_old_connections, connections, transaction
 
 from ucloud.audit.stream import audit_records
+from ucloud.events.streams import InvalidEvent
 from ucloud.settings import ucloud_settings
 
 logger = logging.getLogger("ucloud.audit")
@@ -116,7 +117,33 @@ def produce(alias: str, records: list[dict[str, Any]]) -> None:
     On PostgreSQL that transaction commits without waiting for the disk
     (``synchronous_commit = off``): the records are already ones a crashed
     process may lose, and the flush must not cost the process a disk wait.
+
+    A record the stream refuses (a bug: ``records.build`` cleans what
+    callers send) is dropped with an error in the log, and the others are
+    produced: kept, it would come back with every flush and hold back
+    every record after it.
     """
+    try:
+        _produce(alias, records)
+    except InvalidEvent:
+        valid = _valid_only(records)
+        if valid:
+            _produce(alias, valid)
+
+
+def _valid_only(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    valid = []
+    for record in records:
+        try:
+            audit_records.validate(record)
+        except InvalidEvent as exc:
+            logger.error("Dropped an audit record of %s: %s", record.get("call"), exc.errors)
+        else:
+            valid.append(record)
+    return valid
+
+
+def _produce(alias: str, records: list[dict[str, Any]]) -> None:
     connection = connections[alias]
     # Never for a caller's open transaction: its own commit must stay durable.
     own = not connection.in_atomic_block

@@ -26,6 +26,7 @@ from django.db import DEFAULT_DB_ALIAS
 from rest_framework import serializers
 
 from ucloud import registry
+from ucloud.audit.cleaning import json_safe, text
 from ucloud.audit.producer import buffer
 from ucloud.audit.redaction import redact
 from ucloud.auth.principal import Principal
@@ -126,19 +127,21 @@ def build(
     user_agent: str | None = None,
 ) -> dict[str, Any]:
     """The record as the audit stream carries it."""
+    # Every text is cleaned and cut to its field in the stream's payload
+    # (ucloud.audit.stream): headers and paths are whatever a caller sent.
     return {
         "time": datetime.datetime.now(datetime.UTC).isoformat(),
-        "call": call_name,
-        "username": principal.username,
+        "call": text(call_name, 300),
+        "username": text(principal.username, 200),
         "role": principal.role.value,
-        "service": principal.service or "",
-        "via": ",".join(principal.via),
-        "job_id": job_id or "",
-        "caused_by": caused_by or "",
+        "service": text(principal.service, 200),
+        "via": text(",".join(principal.via), 1000),
+        "job_id": text(job_id, 200),
+        "caused_by": text(caused_by, 200),
         "status": status,
         "duration_us": max(0, round(duration_ms * 1000)),
-        "remote_address": (client_address or "")[:100],
-        "user_agent": (user_agent or "")[:500],
+        "remote_address": text(client_address, 100),
+        "user_agent": text(user_agent, 500),
         "request": request_text(redact(request, request_serializer)),
     }
 
@@ -147,8 +150,8 @@ def request_text(data: Any) -> str:
     """The (redacted) request as JSON text; a large one as its size only."""
     if data is None:
         return ""
-    text = json.dumps(data, default=str, separators=(",", ":"), sort_keys=True)
+    found = json.dumps(json_safe(data), separators=(",", ":"), sort_keys=True, allow_nan=False)
     limit = int(ucloud_settings.AUDIT_MAX_REQUEST_BYTES)
-    if len(text) > limit:
-        return json.dumps({"truncated": True, "bytes": len(text.encode())})
-    return text
+    if len(found) > limit:
+        return json.dumps({"truncated": True, "bytes": len(found.encode())})
+    return found

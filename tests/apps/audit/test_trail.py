@@ -109,6 +109,45 @@ def test_a_refusal_on_a_path_of_no_call_is_recorded(client):
     )
 
 
+def test_odd_headers_from_anyone_are_recorded_cleaned_and_cut(client):
+    # Each of these made a record the audit stream refused, and the
+    # background buffer then held every later record back.
+    response = client.get(
+        "/api/files/browse",
+        HTTP_JOB_ID="j" * 201,
+        HTTP_CAUSED_BY="c" * 300,
+        HTTP_USER_AGENT="agent\x00/1",
+    )
+    assert response.status_code == 401
+
+    (found,) = records(status=401)
+    assert (found.job_id, found.caused_by) == ("j" * 200, "c" * 200)
+    assert found.user_agent == "agent\ufffd/1"
+
+
+def test_a_request_with_nul_and_an_unpaired_surrogate_is_answered_and_stored(client):
+    # Raw JSON text: the NUL and the surrogate as JSON escapes. The unknown
+    # field's name comes back in the 400 (it failed to render: a 500).
+    body = '{"username": "a\\u0000b", "password": "x", "\\ud800": 1}'
+    response = client.post("/api/accounts/login", data=body, content_type=JSON)
+
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == JSON
+    assert "\ud800" in response.json()["errors"]
+    (found,) = records(call="accounts.login")
+    assert found.status == 400
+    assert found.request["username"] == "a\ufffdb"
+
+
+def test_a_request_with_nan_is_refused_as_malformed_and_nothing_breaks(client):
+    body = '{"username": "alice", "password": NaN}'
+    response = client.post("/api/accounts/login", data=body, content_type=JSON)
+
+    assert response.status_code == 400
+    assert response.json()["error_code"]
+    assert client.get("/api/audit/browse", **bearer("root", Role.ADMIN)).status_code == 200
+
+
 def test_a_failed_admin_login_is_recorded_with_the_username_tried(client):
     response = client.post("/admin/login/", {"username": "root", "password": "wrong"})
     assert response.status_code == 200  # the form again
