@@ -131,6 +131,13 @@ class AccountDescriptions(CallDescriptionContainer):
         http=http_update("password"),
         audit=True,
         summary="Change the caller's password; revokes all of the caller's refresh tokens",
+        errors=(
+            TooManyRequests.declare(
+                "throttled",
+                "Too many wrong passwords for the username or the client address (they "
+                "count as failed logins); retry after the Retry-After header's seconds.",
+            ),
+        ),
     )
     whoami = call(
         request=Empty,

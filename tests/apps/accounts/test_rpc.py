@@ -141,6 +141,20 @@ def test_throttled_login_over_http_is_429_with_retry_after(client):
     assert set(response.json()) == {"why", "error_code"}
 
 
+def test_wrong_old_passwords_are_throttled_with_the_declared_429(client, recwarn):
+    # They count as failed logins (a stolen access token must not become a
+    # free password oracle); the call declares the answer it then gives.
+    change = {"old_password": "wrong-password", "new_password": "a-new-horse-battery"}
+    with few_failures_allowed():
+        for _ in range(2):
+            response = post(client, "/api/accounts/password", change, **bearer("alice", Role.USER))
+            assert response.status_code == 400
+        response = post(client, "/api/accounts/password", change, **bearer("alice", Role.USER))
+    assert response.status_code == 429
+    assert response.json()["error_code"] == "throttled"
+    assert not [w for w in recwarn if "UndeclaredError" in type(w.message).__name__]
+
+
 def test_throttled_login_raises_too_many_requests_on_both_transports(transactional_db, live_server):
     request = {"username": "alice", "password": "wrong-password"}
     with few_failures_allowed():
