@@ -173,8 +173,6 @@ class CallObservation:
                 if kind is SpanKind.SERVER
                 else (metrics.CLIENT_CALLS, metrics.CLIENT_SECONDS)
             )
-            series = metrics.CallSeries(
-                counter.labels(*labels, str(status)), histogram.labels(*labels)
-            )
+            series = CallSeries(counter.labels(*labels, str(status)), histogram.labels(*labels))
             self._series[key] = series
         series.add(seconds)

@@ -58,7 +58,7 @@ class StoreBatchProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         # The field behind ReadableSpan.context (the SDK's spans and the
-        # kit's alike), and its flags by position: one span in two a call.
+        # kit's alike), and its flags by position: this runs for every span.
         context = span._context
         if self._stopped or context is None or not context[3] & TraceFlags.SAMPLED:
             return
