@@ -28,17 +28,15 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from ucloud import registry, serving
-from ucloud.contracts.errors import MethodNotAllowed
 from ucloud.databases import aliases_for
 from ucloud.events import broker
 from ucloud.events.lag import group_lags
 from ucloud.events.relay import events_eager
 from ucloud.events.tasks import services_with_event_tables
-from ucloud.rpc.error_mapping import error_response
+from ucloud.rpc.error_mapping import reading_only
 from ucloud.search.health import check_search
 from ucloud.service import DATABASE, REDIS
 from ucloud.settings import ucloud_settings
@@ -116,12 +114,8 @@ def uses_events(served: frozenset[str]) -> bool:
     return not events_eager() and any(name in served for name in services_with_event_tables())
 
 
-@csrf_exempt  # it changes nothing; other methods get the kit's 405, not a CSRF page
+@reading_only  # it changes nothing; other methods get the kit's 405, not a CSRF page
 def status(request: HttpRequest) -> JsonResponse:
-    if request.method not in ("GET", "HEAD"):
-        response = error_response(MethodNotAllowed(f"{request.method} /status: use GET or HEAD"))
-        response["Allow"] = "GET, HEAD"
-        return response
     body, healthy = status_report()
     return JsonResponse(body, status=200 if healthy else 503)
 

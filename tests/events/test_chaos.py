@@ -49,6 +49,17 @@ def _chance(capsys: pytest.CaptureFixture[str]) -> random.Random:
     return random.Random(seed)
 
 
+def _workers_and_producers(deployment: ProbeDeployment) -> tuple[list[Worker], list[Production]]:
+    """Two workers, then two producers of PER_PRODUCER numbered events each."""
+    workers = [deployment.start_worker(), deployment.start_worker()]
+    producers = [
+        deployment.produce(count=PER_PRODUCER, start=start, transactions=TRANSACTIONS,
+                           pause_ms=PAUSE_MS)
+        for start in (0, PER_PRODUCER)
+    ]  # fmt: skip
+    return workers, producers
+
+
 def _assert_each_committed_event_applied_once(
     deployment: ProbeDeployment, kills: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -73,12 +84,7 @@ def test_sigkills_at_random_moments_leave_every_event_applied_once_in_every_grou
     deployment: ProbeDeployment, broker: PrivateRedis, capsys: pytest.CaptureFixture[str]
 ):
     chance = _chance(capsys)
-    workers = [deployment.start_worker(), deployment.start_worker()]
-    producers = [
-        deployment.produce(count=PER_PRODUCER, start=start, transactions=TRANSACTIONS,
-                           pause_ms=PAUSE_MS)
-        for start in (0, PER_PRODUCER)
-    ]  # fmt: skip
+    workers, producers = _workers_and_producers(deployment)
 
     kills: list[str] = []
     producer_killed = False
@@ -108,12 +114,7 @@ def test_redis_sigkilled_at_random_moments_leaves_every_event_applied_once_in_ev
     deployment: ProbeDeployment, broker: PrivateRedis, capsys: pytest.CaptureFixture[str]
 ):
     chance = _chance(capsys)
-    workers = [deployment.start_worker(), deployment.start_worker()]
-    producers = [
-        deployment.produce(count=PER_PRODUCER, start=start, transactions=TRANSACTIONS,
-                           pause_ms=PAUSE_MS)
-        for start in (0, PER_PRODUCER)
-    ]  # fmt: skip
+    workers, producers = _workers_and_producers(deployment)
 
     kills: list[str] = []
     for _ in range(REDIS_KILLS):

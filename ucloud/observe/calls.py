@@ -44,9 +44,7 @@ class _Unobserved:
 UNOBSERVED = _Unobserved()
 
 
-def _status(call: CallDescription, exc: BaseException | None) -> int:
-    if exc is None:
-        return call.http.success_status
+def _error_status(exc: BaseException) -> int:
     status = getattr(exc, "status", 500)
     return status if isinstance(status, int) else 500
 
@@ -94,7 +92,7 @@ class _Observed:
         traceback: TracebackType | None,
     ) -> None:
         seconds = time.perf_counter() - self.start
-        status = self.call.http.success_status if exc is None else _status(self.call, exc)
+        status = self.call.http.success_status if exc is None else _error_status(exc)
         if self.observation.metrics:
             self.observation.record(self.kind, self.labels, status, seconds)
         span = self.span

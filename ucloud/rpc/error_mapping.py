@@ -175,14 +175,16 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 def reading_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """``view`` for GET and HEAD; the kit's JSON 405 for any other method.
 
-    For pages DRF renders as HTML or YAML (the API docs, the schema): their
-    405 came back as an HTML page, and OPTIONS on the docs failed (500).
+    For ``/status``, and for pages DRF renders as HTML or YAML (the API
+    docs, the schema): their 405 came back as an HTML page, and OPTIONS on
+    the docs failed (500).
     """
 
     @csrf_exempt  # the 405 is the answer, not a CSRF page
     def reading(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method not in ("GET", "HEAD"):
-            response = error_response(MethodNotAllowed(f"{request.method} is not allowed here"))
+            why = f"{request.method} {request.path}: use GET or HEAD"
+            response = error_response(MethodNotAllowed(why))
             response["Allow"] = "GET, HEAD"
             return response
         return view(request, *args, **kwargs)
