@@ -178,3 +178,12 @@ def test_gunicorn_answers_unknown_paths_wrong_hosts_and_methods_with_json(gunico
     assert http_answer(over_http(gunicorn, "DELETE", "/status")) == (405, "method_not_allowed")
     head = over_http(gunicorn, "HEAD", "/status")
     assert (head.status_code, head.headers["content-type"], head.content) == (200, JSON, b"")
+
+
+@pytest.mark.parametrize("path", ["/api/schema/?format=xml", "/api/docs/?format=xml"])
+def test_an_unknown_format_of_the_api_documents_is_the_kits_json_404(path):
+    # DRF answered it with the page's own renderer: a YAML 404 for the schema.
+    response = Client().get(path)
+    assert response["Content-Type"] == "application/json"
+    assert answer(response) == (404, "not_found")
+    assert "'xml'" in response.json()["why"]

@@ -173,11 +173,13 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def reading_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """``view`` for GET and HEAD; the kit's JSON 405 for any other method.
+    """``view`` for GET and HEAD; the kit's JSON 405 for any other method,
+    and its errors in JSON too.
 
     For ``/status``, and for pages DRF renders as HTML or YAML (the API
-    docs, the schema): their 405 came back as an HTML page, and OPTIONS on
-    the docs failed (500).
+    docs, the schema): their 405 came back as an HTML page, OPTIONS on the
+    docs failed (500), and the schema's 404 for an unknown ``?format=``
+    came back in YAML.
     """
 
     @csrf_exempt  # the 405 is the answer, not a CSRF page
@@ -187,9 +189,28 @@ def reading_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
             response = error_response(MethodNotAllowed(why))
             response["Allow"] = "GET, HEAD"
             return response
-        return view(request, *args, **kwargs)
+        return _error_as_json(request, view(request, *args, **kwargs))
 
     return reading
+
+
+def _error_as_json(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    # A DRF view's error is still data here (rendered later, with the
+    # renderer the page negotiated): the kit's exception handler made it.
+    data = getattr(response, "data", None)
+    if response.status_code < 400 or not isinstance(response, Response):
+        return response
+    fmt = request.GET.get("format")
+    if response.status_code == 404 and fmt is not None:
+        # DRF's answer to a format no renderer of the page has.
+        data = {"why": f"No format {fmt[:50]!r} for {request.path}", "error_code": "not_found"}
+    elif not isinstance(data, dict) or "why" not in data:
+        data = {"why": f"{response.status_code} {response.reason_phrase}", "error_code": "error"}
+    found = JsonResponse(data, status=response.status_code)
+    for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+        if header in response:
+            found[header] = response[header]
+    return found
 
 
 @csrf_exempt
