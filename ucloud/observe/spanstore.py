@@ -1,7 +1,7 @@
 """The recent spans the admin shows when no OTLP collector takes them.
 
 Finished spans are kept bounded (``TRACE_STORE_SIZE``, newest first): as
-small JSON records in Redis when the deployment has one (``REDIS_URL``, or
+small JSON arrays in Redis when the deployment has one (``REDIS_URL``, or
 the events Redis), shared by every unit and worker process and written in
 batches off the serving thread; else in this process's memory (one process:
 ``make run``), taken as each span ends (``MemoryProcessor``) and made
@@ -90,20 +90,27 @@ class RedisStore:
         self.key = key
 
     def add(self, records: Sequence[Record]) -> None:
-        if not records:
+        self._push([json.dumps(record) for record in records])
+
+    def add_compacts(self, compacts: Sequence[Compact]) -> None:
+        # Each span as the JSON array of its compact tuple, made a record
+        # when the admin reads it: the writers are every serving process,
+        # on every call, and an array costs a third of a record (its hex
+        # strings and keys) to encode. Only the newest fit: the rest would
+        # be trimmed at once.
+        self._push([_encode(compact) for compact in compacts[-self.size :]])
+
+    def _push(self, items: list[str]) -> None:
+        if not items:
             return
         pipe = self.client.pipeline(transaction=False)
-        pipe.lpush(self.key, *[json.dumps(record) for record in records])
+        pipe.lpush(self.key, *items)
         pipe.ltrim(self.key, 0, self.size - 1)
         pipe.execute()
 
-    def add_compacts(self, compacts: Sequence[Compact]) -> None:
-        # Only the newest fit: the rest would be trimmed at once.
-        self.add([record_from(compact) for compact in compacts[-self.size :]])
-
     def records(self) -> list[Record]:
         raw: Any = self.client.lrange(self.key, 0, self.size - 1)
-        return [json.loads(item) for item in raw]
+        return [_decoded(item) for item in raw]
 
     def clear(self) -> None:
         self.client.delete(self.key)
@@ -202,6 +209,18 @@ def compact_of(span: ReadableSpan) -> Compact:
         tuple((link.context.trace_id, link.context.span_id) for link in span.links),
         *_origin(span.resource),
     )
+
+
+# Compact tuples as JSON: no spaces, and no check for cycles a tuple of
+# numbers and strings cannot have.
+_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+
+
+def _decoded(item: bytes | str) -> Record:
+    """A stored span as a record: an array is a compact (what the kit writes),
+    an object a record as ``add`` took it."""
+    value = json.loads(item)
+    return record_from(tuple(value)) if isinstance(value, list) else value
 
 
 def record_from(compact: Compact) -> Record:

@@ -104,6 +104,33 @@ def test_the_redis_store_is_shared_and_bounded(redis_url):
         store.clear()
 
 
+def test_spans_stored_compact_in_redis_read_back_as_the_records_they_stand_for(redis_url):
+    # The kit writes each span as the JSON array of its compact tuple; the
+    # reader makes the record. Everything a record shows must survive the
+    # trip: 128-bit ids, links, an error, attributes of a sequence.
+    compact = (
+        (1 << 127) + 5, (1 << 63) + 7, 9, "files.share", "server", 1_000_000_000,
+        3_500_000_000, True, {"ucloud.transport": "remote", "tags": ("a", "b")},
+        (((1 << 100) + 1, 2),), "files", "host:41",
+    )  # fmt: skip
+    store = spanstore.RedisStore(redis_url, 5, key=f"ucloud:test:spans:{uuid.uuid4().hex}")
+    try:
+        store.add(RECORDS[:1])  # a record written as a record still reads back
+        store.add_compacts([compact])
+        newest, oldest = spanstore.RedisStore(redis_url, 5, key=store.key).records()
+    finally:
+        store.clear()
+
+    assert newest == {
+        **spanstore.record_from(compact),
+        "attributes": {"ucloud.transport": "remote", "tags": ["a", "b"]},
+    }
+    assert newest["trace_id"] == f"{(1 << 127) + 5:032x}"
+    assert newest["links"] == [{"trace_id": f"{(1 << 100) + 1:032x}", "span_id": f"{2:016x}"}]
+    assert (newest["error"], newest["duration_ms"], newest["process"]) == (True, 2500.0, "host:41")
+    assert oldest == RECORDS[0]
+
+
 def test_traces_filter_by_call_errors_and_duration():
     assert [t.trace_id for t in recent_traces(RECORDS)] == ["t2", "t3", "t1"]
     assert [t.trace_id for t in recent_traces(RECORDS, call="share")] == ["t1"]
