@@ -29,6 +29,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     *kit_urlpatterns(),
     *api_urlpatterns(),
-    # Anything else under /api/ is a call this process does not serve.
-    re_path(r"^api/", api_not_found),
+    # Anything else under /api/ is a call this process does not serve; /api
+    # itself too (else CommonMiddleware answers it with an empty HTML 301
+    # to /api/, only for that to be this 404).
+    re_path(r"^api(/|$)", api_not_found),
 ]

@@ -69,7 +69,9 @@ def test_brackets_inside_strings_do_not_count_as_nesting():
     assert not nesting_exceeds("[[1],[2],[3],[4],[5],[6]]", 2)
 
 
-@pytest.mark.parametrize("path", ["/", "/nowhere", "/static-nope/x.css", "/api/nowhere"])
+@pytest.mark.parametrize(
+    "path", ["/", "/nowhere", "/static-nope/x.css", "/api/nowhere", "/api", "/api/"]
+)
 def test_unknown_paths_are_json_404(client, path):
     assert answer(client.get(path)) == (404, "not_found")
 
