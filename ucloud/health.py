@@ -28,7 +28,6 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_safe
 
 from ucloud import registry, serving
 from ucloud.databases import aliases_for
@@ -144,7 +143,7 @@ def status_report() -> tuple[dict[str, Any], bool]:
     return body, healthy
 
 
-@require_safe
+@reading_only
 def live(request: HttpRequest) -> JsonResponse:
     """200 as long as the process serves requests; touches no dependency."""
     return JsonResponse({"status": "alive"})

@@ -14,7 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
+from django.http import HttpRequest, HttpResponse
 from django.test import Client, override_settings
+from django.urls import include, path
 
 from ucloud.rpc.parsers import nesting_exceeds
 from ucloud.testing import servers, token_for
@@ -83,7 +85,17 @@ def test_a_host_not_allowed_is_json_400():
 
 
 @pytest.mark.parametrize(
-    ("method", "path"), [("put", "/api/files"), ("post", "/status"), ("delete", "/status")]
+    ("method", "path"),
+    [
+        ("put", "/api/files"),
+        ("post", "/status"),
+        ("delete", "/status"),
+        ("post", "/status/live"),
+        ("options", "/status/live"),
+        ("post", "/metrics"),
+        ("patch", "/metrics"),
+        ("options", "/metrics"),
+    ],
 )
 def test_a_method_a_route_does_not_take_is_json_405(method, path):
     # CSRF checks on, as for a real client: no CSRF page comes first.
@@ -111,10 +123,25 @@ def test_the_api_documents_answer_other_methods_with_the_kits_405(method, path):
     assert response["Allow"] == "GET, HEAD"
 
 
-@pytest.mark.parametrize("path", ["/status/live", "/metrics"])
-def test_a_refused_csrf_check_outside_the_admin_is_the_kits_json_403(path):
-    response = Client(enforce_csrf_checks=True).post(path, data="{}", content_type=JSON)
+def _a_form(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("taken")
+
+
+# A project's own view next to the kit's (which are all exempt: they change
+# nothing, or take a bearer token).
+urlpatterns = [path("form", _a_form), path("", include("config.urls"))]
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_a_refused_csrf_check_outside_the_admin_is_the_kits_json_403():
+    response = Client(enforce_csrf_checks=True).post("/form", data="{}", content_type=JSON)
     assert answer(response) == (403, "csrf_failed")
+
+
+@pytest.mark.parametrize("url", ["/api/nowhere", "/api"])
+def test_a_post_to_a_call_not_served_here_is_its_404_not_a_csrf_refusal(url):
+    response = Client(enforce_csrf_checks=True).post(url, data="{}", content_type=JSON)
+    assert answer(response) == (404, "not_found")
 
 
 def test_the_admin_keeps_djangos_csrf_page_for_browsers(db):

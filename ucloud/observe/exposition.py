@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_safe
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
@@ -28,6 +27,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from ucloud.observe import live, metrics, window
+from ucloud.rpc.error_mapping import reading_only
 
 logger = logging.getLogger("ucloud.observe")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -98,7 +98,7 @@ def serve_worker_metrics(port: int, host: str = "0.0.0.0") -> tuple[Any, threadi
     return start_http_server(port, addr=host, registry=process_registry())
 
 
-@require_safe
+@reading_only  # other methods get the kit's JSON 405
 def metrics_view(request: HttpRequest) -> HttpResponse:
     # A scrape is as good a moment as any for the admin's window snapshot.
     window.snapshots.take()
