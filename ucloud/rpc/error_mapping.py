@@ -176,9 +176,10 @@ def reading_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     """``view`` for GET and HEAD; the kit's JSON 405 for any other method,
     and its errors in JSON too.
 
-    For ``/status``, and for pages DRF renders as HTML or YAML (the API
-    docs, the schema): their 405 came back as an HTML page, OPTIONS on the
-    docs failed (500), and the schema's 404 for an unknown ``?format=``
+    For ``/status``, ``/status/live`` and ``/metrics`` (whose 405 was
+    Django's empty HTML one), and for pages DRF renders as HTML or YAML (the
+    API docs, the schema): their 405 came back as an HTML page, OPTIONS on
+    the docs failed (500), and the schema's 404 for an unknown ``?format=``
     came back in YAML.
     """
 
@@ -197,9 +198,9 @@ def reading_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 def _error_as_json(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     # A DRF view's error is still data here (rendered later, with the
     # renderer the page negotiated): the kit's exception handler made it.
-    data = getattr(response, "data", None)
     if response.status_code < 400 or not isinstance(response, Response):
         return response
+    data = response.data
     fmt = request.GET.get("format")
     if response.status_code == 404 and fmt is not None:
         # DRF's answer to a format no renderer of the page has.
