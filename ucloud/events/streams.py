@@ -63,6 +63,11 @@ def partition_of(key: str, partitions: int) -> int:
     return zlib.crc32(key.encode()) % partitions
 
 
+# The producer of the kit's own streams, and the package that declares them.
+EVERY_UNIT = "every unit"
+KIT_PACKAGE = "ucloud"
+
+
 class EventStream:
     """A named stream of events with a payload serializer and a key field.
 
@@ -107,6 +112,17 @@ class EventStream:
             except LookupError:
                 return None
         return self._service
+
+    @property
+    def produced_by(self) -> str | None:
+        """Who produces the stream, as the catalog and the picture name it:
+        its service; ``EVERY_UNIT`` for a stream the kit declares itself
+        (``ucloud.audit``: every unit writes the records of the calls it
+        serves); None for a stream declared outside services (tests)."""
+        service = self.service
+        if service is None and self._module.split(".")[0] == KIT_PACKAGE:
+            return EVERY_UNIT
+        return service
 
     def database(self) -> str:
         """The alias whose outbox takes this stream's events: the producer's."""

@@ -163,7 +163,7 @@ def _streams_of(service: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]
     consumes = [
         {
             "stream": proc.stream.name,
-            "producer": proc.stream.service or "",
+            "producer": proc.stream.produced_by or "",
             "processor": f"{proc.function.__module__}.{proc.function.__qualname__}",
             "batched": proc.batched,
             "start": proc.start,

@@ -22,7 +22,7 @@ from typing import Any
 from ucloud import registry
 from ucloud.deploy.topology import Topology
 from ucloud.events.processors import groups_of
-from ucloud.events.streams import streams
+from ucloud.events.streams import EVERY_UNIT, streams
 from ucloud.observe.dependencies import static_call_edges
 from ucloud.service import ELASTICSEARCH
 
@@ -72,13 +72,21 @@ class Picture:
     def streams_of(self, service: str) -> list[str]:
         return sorted({edge.stream for edge in self.event_edges if edge.producer == service})
 
+    def shared_streams(self) -> list[str]:
+        """The kit's own streams, which every unit produces (drawn with the
+        shared stores rather than under one service)."""
+        return self.streams_of(EVERY_UNIT)
+
 
 def event_edges() -> list[EventEdge]:
+    """From each stream to each consumer group; a stream of the kit's own
+    (``ucloud.audit``) comes from every unit (producer ``EVERY_UNIT``)."""
     found = []
     for name, stream in sorted(streams().items()):
-        if stream.service is None:
+        producer = stream.produced_by
+        if producer is None:
             continue  # declared outside the services (tests, examples)
-        found += [EventEdge(name, stream.service, group) for group in groups_of(name)]
+        found += [EventEdge(name, producer, group) for group in groups_of(name)]
     return found
 
 
@@ -109,6 +117,8 @@ def _redis(uses: dict[str, list[str]]) -> list[Store]:
     """Redis, used by the producers and consumers of streams."""
     for edge in event_edges():
         for service in (edge.producer, edge.group):
+            if service == EVERY_UNIT:
+                continue
             if "redis" not in uses.setdefault(service, []):
                 uses[service].append("redis")
     return [Store("redis", "redis", "Redis (streams, locks)")]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from ucloud.events.streams import EVERY_UNIT
 from ucloud.observe.diagram import Picture
 
 
@@ -38,6 +39,8 @@ def render_mermaid(picture: Picture) -> str:
             label = _label(f"{kept.kind}: {kept.label}")
             lines.append(f"    {_id('store', kept.id)}[({label})]")
         lines.append("  end")
+    for stream in picture.shared_streams():
+        lines.append(f"  {_id('stream', stream)}([{_label(f'{stream} ({EVERY_UNIT})')}])")
     for store in picture.shared_stores:
         lines.append(f"  {_id('store', store.id)}[({_label(store.label)})]")
     for edge in picture.call_edges:

@@ -2,10 +2,11 @@
 scripts to fetch, so it renders in the admin, in a browser and in docs.
 
 Units are columns of boxes holding their services (each with the streams it
-produces below it), their databases under them and the shared stores at
-the bottom; call edges are solid arrows labelled with the calls (and their
-observed rate and error rate), event edges dashed arrows from a stream to
-each consumer group, store edges thin grey lines. Elements carry ``class``
+produces below it), their databases under them and, at the bottom, the
+kit's own streams (which every unit produces) and the shared stores; call
+edges are solid arrows labelled with the calls (and their observed rate
+and error rate), event edges dashed arrows from a stream to each consumer
+group, store edges thin grey lines. Elements carry ``class``
 and ``data-*`` attributes naming what they show::
 
     svg = render_svg(topology_picture(topology))
@@ -17,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
+from ucloud.events.streams import EVERY_UNIT
 from ucloud.observe.diagram import CallEdge, Picture, Store
 
 MARGIN = 40
@@ -90,14 +92,22 @@ class _Layout:
         # Room on the right for the labels of edges between services of the
         # last column, which bulge out of it.
         self.width = 2 * MARGIN + columns * UNIT_W + (columns - 1) * UNIT_GAP + LABEL_ROOM
+        # The bottom row: the kit's own streams (every unit produces them),
+        # then the stores all units share.
         shared_y = bottom + 40
-        total = len(picture.shared_stores) * (STORE_W + 40) - 40
+        shared_streams = picture.shared_streams()
+        count = len(shared_streams) + len(picture.shared_stores)
+        total = count * (STORE_W + 40) - 40
         x = max(float(MARGIN), (self.width - total) / 2)
+        for stream in shared_streams:
+            middle = shared_y + (STORE_H - STREAM_H) / 2
+            self.streams[stream] = Box(x + (STORE_W - SERVICE_W) / 2, middle, SERVICE_W, STREAM_H)
+            x += STORE_W + 40
         for store in picture.shared_stores:
             self.stores[store.id] = Box(x, shared_y, STORE_W, STORE_H)
             x += STORE_W + 40
         self.width = max(self.width, x + MARGIN)
-        self.height = (shared_y + STORE_H + MARGIN) if picture.shared_stores else bottom + MARGIN
+        self.height = (shared_y + STORE_H + MARGIN) if count else bottom + MARGIN
 
 
 def _text(x: float, y: float, text: str, *, size: int = 13, anchor: str = "middle",
@@ -234,11 +244,13 @@ def render_svg(picture: Picture) -> str:
             f'width="{box.w}" height="{box.h}" rx="6" fill="#ffffff" stroke="#2f5f98" '
             f'stroke-width="1.5"/>{_text(box.mid_x, box.mid_y + 5, service, size=14)}</g>'
         )
+    shared = set(picture.shared_streams())
     for stream, box in layout.streams.items():
+        label = f"{stream} ({EVERY_UNIT})" if stream in shared else stream
         parts.append(
             f'<g class="stream" data-stream="{escape(stream)}"><rect x="{box.x}" y="{box.y}" '
             f'width="{box.w}" height="{box.h}" rx="11" fill="#fff4e0" stroke="#7a4b00"/>'
-            f"{_text(box.mid_x, box.mid_y + 4, stream, size=11, fill='#7a4b00')}</g>"
+            f"{_text(box.mid_x, box.mid_y + 4, label, size=11, fill='#7a4b00')}</g>"
         )
     for store_list in [unit.stores for unit in picture.units] + [picture.shared_stores]:
         parts += [_store(store, layout.stores[store.id]) for store in store_list]

@@ -11,6 +11,7 @@ from rest_framework import serializers
 from tests.ucloud.events.eventing import OrderEvent, order
 from ucloud.events.processors import groups_of, processor, processors
 from ucloud.events.streams import (
+    EVERY_UNIT,
     Event,
     EventStream,
     InvalidEvent,
@@ -152,3 +153,13 @@ def test_a_stream_nobody_consumes_has_no_groups():
 
 def test_notifications_consume_the_files_events():
     assert groups_of("files.events") == ["files", "notifications"]
+
+
+def test_a_stream_is_produced_by_its_service_or_by_every_unit_when_the_kit_declares_it(orders):
+    from apps.files.api import files_events
+    from ucloud.audit.stream import audit_records
+
+    assert files_events.produced_by == "files"
+    # Every unit writes the records of the calls it serves to the audit stream.
+    assert audit_records.produced_by == EVERY_UNIT == "every unit"
+    assert orders.produced_by is None  # declared by the tests, outside any service

@@ -55,6 +55,10 @@ def test_the_catalog_names_streams_processors_and_periodic_tasks():
     assert [(c["stream"], c["producer"], c["processor"]) for c in notifications.consumes] == [
         ("files.events", "files", "apps.notifications.processors.notify_of_file_event")
     ]
+    # The kit's own stream: every unit writes the records of the calls it serves.
+    assert [(c["stream"], c["producer"]) for c in entry("audit").consumes] == [
+        ("ucloud.audit", "every unit")
+    ]
     tasks = {task["name"]: task for task in notifications.periodic_tasks}
     assert tasks["notifications.prune_read"]["every_s"] == 3600.0
     assert "ucloud.relay_sweep.notifications" in tasks
@@ -94,7 +98,11 @@ def test_the_picture_of_the_topology_draws_calls_solid_and_events_dashed():
 
     calls, events = _edges(svg, "call"), _edges(svg, "event")
     assert list(calls) == [("files", "accounts")]
-    assert list(events) == [("files.events", "files"), ("files.events", "notifications")]
+    assert list(events) == [
+        ("files.events", "files"),
+        ("files.events", "notifications"),
+        ("ucloud.audit", "audit"),
+    ]
     assert calls[("files", "accounts")].find(f"{SVG}path").get("stroke-dasharray") is None
     assert events[("files.events", "notifications")].find(f"{SVG}path").get("stroke-dasharray")
     root = ElementTree.fromstring(svg)
@@ -102,6 +110,19 @@ def test_the_picture_of_the_topology_draws_calls_solid_and_events_dashed():
     stores = {g.get("data-kind") for g in root.iter(f"{SVG}g") if g.get("class") == "store"}
     assert units == ["accounts", "files", "notifications"]
     assert stores == {"postgresql", "redis"}
+    # files.events under files, in its unit; the audit stream with the shared
+    # stores, below every unit, since every unit produces it.
+    streams = {g.get("data-stream"): g for g in root.iter(f"{SVG}g") if g.get("class") == "stream"}
+    assert set(streams) == {"files.events", "ucloud.audit"}
+    audit_stream = streams["ucloud.audit"]
+    assert "".join(audit_stream.itertext()) == "ucloud.audit (every unit)"
+    lowest_unit = max(
+        float(rect.get("y", 0)) + float(rect.get("height", 0))
+        for g in root.iter(f"{SVG}g")
+        if g.get("class") == "unit"
+        for rect in g.iter(f"{SVG}rect")
+    )
+    assert float(audit_stream.find(f"{SVG}rect").get("y")) > lowest_unit
     # Nothing to fetch: no external reference, no script.
     assert "<script" not in svg
     assert 'href="http' not in svg
@@ -131,6 +152,9 @@ def test_mermaid_has_the_same_edges():
     assert text.startswith("flowchart LR\n")
     assert 'svc_files -->|"retrieve_user"| svc_accounts' in text
     assert "stream_files_events -.-> svc_notifications" in text
+    assert 'stream_ucloud_audit(["ucloud.audit (every unit)"])' in text
+    assert "stream_ucloud_audit -.-> svc_audit" in text
+    assert "svc_audit --- store_redis" in text  # it reads the stream from Redis
     assert 'subgraph unit_files["files"]' in text
 
 
