@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.screenshots import save_screenshot
@@ -31,6 +32,15 @@ return [...document.styleSheets].some(
 """
 
 
+def assert_like_the_header(element: WebElement) -> None:
+    """``element`` (inside a section's blue header) has the header's colour,
+    not one of its own that the header's background swallows."""
+    header = element.find_element(By.XPATH, "./ancestor::h2")
+    assert element.text
+    assert element.value_of_css_property("color") == header.value_of_css_property("color")
+    assert header.value_of_css_property("color") != header.value_of_css_property("background-color")
+
+
 def check_index(browser: WebDriver, base_url: str, mode: str) -> None:
     browser.get(f"{base_url}/admin/")
     # The admin's own stylesheet was served and applied (apart: by nginx).
@@ -50,6 +60,9 @@ def check_catalog(browser: WebDriver, base_url: str, mode: str, files_unit: str)
     assert "POST /api/files/share" in share.text
     unit = browser.find_element(By.CSS_SELECTOR, "#service-files td.unit").text
     assert unit.startswith(files_unit), unit
+    # The service's name heads its section in the header's own colour (the
+    # admin's link blue on its blue header could not be read).
+    assert_like_the_header(browser.find_element(By.CSS_SELECTOR, "#service-files h2 a"))
     save_screenshot(browser, f"{mode}-catalog")
     browser.get(f"{base_url}/admin/inspect/catalog/files/")
     detail = browser.find_element(By.ID, "call-files.share").text
@@ -91,6 +104,8 @@ def check_calls(browser: WebDriver, base_url: str, mode: str, transport: str) ->
     )
     assert int(row.find_element(By.CSS_SELECTOR, "td.count").text) >= 1
     assert " ms" in row.text
+    for services in browser.find_elements(By.CSS_SELECTOR, ".unit-calls h2 .muted"):
+        assert_like_the_header(services)
     save_screenshot(browser, f"{mode}-calls")
 
 
