@@ -77,6 +77,10 @@ class Picture:
         shared stores rather than under one service)."""
         return self.streams_of(EVERY_UNIT)
 
+    def stream_label(self, stream: str) -> str:
+        """A stream's name as drawn: a shared one says who produces it."""
+        return f"{stream} ({EVERY_UNIT})" if stream in self.shared_streams() else stream
+
 
 def event_edges() -> list[EventEdge]:
     """From each stream to each consumer group; a stream of the kit's own

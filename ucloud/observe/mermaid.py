@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 
-from ucloud.events.streams import EVERY_UNIT
 from ucloud.observe.diagram import Picture
 
 
@@ -40,7 +39,7 @@ def render_mermaid(picture: Picture) -> str:
             lines.append(f"    {_id('store', kept.id)}[({label})]")
         lines.append("  end")
     for stream in picture.shared_streams():
-        lines.append(f"  {_id('stream', stream)}([{_label(f'{stream} ({EVERY_UNIT})')}])")
+        lines.append(f"  {_id('stream', stream)}([{_label(picture.stream_label(stream))}])")
     for store in picture.shared_stores:
         lines.append(f"  {_id('store', store.id)}[({_label(store.label)})]")
     for edge in picture.call_edges:

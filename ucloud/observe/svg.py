@@ -6,8 +6,8 @@ produces below it), their databases under them and, at the bottom, the
 kit's own streams (which every unit produces) and the shared stores; call
 edges are solid arrows labelled with the calls (and their observed rate
 and error rate), event edges dashed arrows from a stream to each consumer
-group, store edges thin grey lines. Elements carry ``class``
-and ``data-*`` attributes naming what they show::
+group, store edges thin grey lines. Elements carry ``class`` and
+``data-*`` attributes naming what they show::
 
     svg = render_svg(topology_picture(topology))
     # <g class="edge call" data-from="files" data-to="accounts">...
@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from ucloud.events.streams import EVERY_UNIT
 from ucloud.observe.diagram import CallEdge, Picture, Store
 
 MARGIN = 40
@@ -244,9 +243,8 @@ def render_svg(picture: Picture) -> str:
             f'width="{box.w}" height="{box.h}" rx="6" fill="#ffffff" stroke="#2f5f98" '
             f'stroke-width="1.5"/>{_text(box.mid_x, box.mid_y + 5, service, size=14)}</g>'
         )
-    shared = set(picture.shared_streams())
     for stream, box in layout.streams.items():
-        label = f"{stream} ({EVERY_UNIT})" if stream in shared else stream
+        label = picture.stream_label(stream)
         parts.append(
             f'<g class="stream" data-stream="{escape(stream)}"><rect x="{box.x}" y="{box.y}" '
             f'width="{box.w}" height="{box.h}" rx="11" fill="#fff4e0" stroke="#7a4b00"/>'
