@@ -52,6 +52,23 @@ def check_index(browser: WebDriver, base_url: str, mode: str) -> None:
     save_screenshot(browser, f"{mode}-index")
 
 
+def sections_running_past_their_header(browser: WebDriver) -> list[str]:
+    """Services whose section shows a table past the right end of its blue
+    header (a wide call table), rather than scrolling it inside the section."""
+    found: list[str] = browser.execute_script(
+        """
+        return [...document.querySelectorAll('.service-entry')].filter(section => {
+          const header = section.querySelector('h2').getBoundingClientRect();
+          const scrolls = ['auto', 'scroll'].includes(getComputedStyle(section).overflowX);
+          const widest = Math.max(
+            ...[...section.querySelectorAll('table')].map(t => t.getBoundingClientRect().right));
+          return !scrolls && widest > header.right + 1;
+        }).map(section => section.dataset.service);
+        """
+    )
+    return found
+
+
 def check_catalog(browser: WebDriver, base_url: str, mode: str, files_unit: str) -> None:
     browser.get(f"{base_url}/admin/inspect/catalog/")
     share = browser.find_element(By.CSS_SELECTOR, "tr.call[data-call='files.share']")
@@ -63,6 +80,7 @@ def check_catalog(browser: WebDriver, base_url: str, mode: str, files_unit: str)
     # The service's name heads its section in the header's own colour (the
     # admin's link blue on its blue header could not be read).
     assert_like_the_header(browser.find_element(By.CSS_SELECTOR, "#service-files h2 a"))
+    assert sections_running_past_their_header(browser) == []
     save_screenshot(browser, f"{mode}-catalog")
     browser.get(f"{base_url}/admin/inspect/catalog/files/")
     detail = browser.find_element(By.ID, "call-files.share").text

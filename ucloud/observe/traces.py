@@ -50,7 +50,8 @@ def _summary(trace_id: str, spans: list[Record]) -> TraceSummary:
         duration_ms=round((end - start) * 1000, 3),
         spans=len(spans),
         errors=sum(1 for span in spans if span["error"]),
-        services=sorted({span["service"] for span in spans if span["service"]}),
+        # A span's service name names every service of its process, comma-joined.
+        services=sorted({name for span in spans for name in span["service"].split(",") if name}),
     )
 
 

@@ -3,6 +3,7 @@
 {% load ucloud_observe %}
 {{ row.recent.error_rate|percent }}    0.0123 -> "1.2%"
 {{ row.recent.p95_ms|ms }}             3.14159 -> "3.14 ms", None -> "—"
+{{ span.service|services }}            "accounts,files" -> "accounts, files"
 """
 
 from __future__ import annotations
@@ -41,3 +42,10 @@ def seconds(value: Any) -> str:
 def get_item(mapping: Any, key: str) -> Any:
     """``mapping[key]`` for keys with dots, which template lookups cannot name."""
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def services(value: Any) -> str:
+    """A span's service name, which names every service of its process
+    comma-joined (``ucloud.observe.tracing``), with a space after each comma."""
+    return ", ".join(name for name in str(value or "").split(",") if name)

@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from ucloud.observe import spanstore, tracing
 from ucloud.observe.storebatch import StoreBatchProcessor
 from ucloud.observe.traces import recent_traces, waterfall
+from ucloud.templatetags import ucloud_observe
 
 
 def span(trace: str, span_id: str, name: str, *, parent: str = "", start: float = 0.0,
@@ -136,6 +137,19 @@ def test_traces_filter_by_call_errors_and_duration():
     assert [t.trace_id for t in recent_traces(RECORDS, call="share")] == ["t1"]
     assert [t.trace_id for t in recent_traces(RECORDS, errors_only=True)] == ["t2"]
     assert [t.trace_id for t in recent_traces(RECORDS, slower_than_ms=10)] == ["t1"]
+
+
+def test_a_trace_names_each_service_of_the_processes_it_went_through():
+    together = {**span("t4", "e", "files.share", start=30.0), "service": "accounts,files"}
+    apart = span("t4", "f", "notifications.notify", parent="e", start=30.01)
+
+    (summary,) = [t for t in recent_traces([together, apart]) if t.trace_id == "t4"]
+
+    assert summary.services == ["accounts", "files"]
+    assert ucloud_observe.services("accounts,files,notifications") == (
+        "accounts, files, notifications"
+    )
+    assert ucloud_observe.services("") == ""
 
 
 def test_a_waterfall_holds_the_trace_and_the_spans_linking_to_it():
