@@ -2,11 +2,12 @@
 
 In process, ``files.retrieve`` through ``RPCClient`` with the kit's
 observers installed or not (both sides of the call: two spans, two counters,
-two histograms). Over HTTP, the same call with ``force_http`` to two
-gunicorn servers of the project, one with ``UCLOUD_METRICS``/``UCLOUD_TRACING``
-on (in multiprocess mode, as under any gunicorn) and one with them off,
-the client observing or not alike; three such pairs in turn, each pair
-sharing a hash seed, their samples pooled::
+two histograms). Over HTTP, the same call with ``force_http`` to a gunicorn
+server of the project started with ``UCLOUD_METRICS``/``UCLOUD_TRACING`` on
+(in multiprocess mode, as under any gunicorn), whose observers each request
+switches on or off (``bench.observation_switch``), the client observing or
+not alike; three such servers in turn, each with its own hash seed, their
+samples pooled::
 
     figures = measure(world, repeats=15, sample_seconds=0.1)
     figures["inprocess_ratio"], figures["http_ratio"]     # on calls/s / off calls/s
@@ -22,11 +23,12 @@ from typing import Any
 
 from bench.environment import World
 from bench.measure import Call, interleave, median, paired_ratio, summary
+from bench.observation_switch import SWITCH_HEADER, SWITCH_VARIABLE
 from bench.server import gunicorn_server
 
 MICROSECONDS = 1e6
-# Pairs of servers (observing, not observing) measured in turn over HTTP.
-SERVER_PAIRS = 3
+# Servers measured in turn over HTTP, each observing and not by turns.
+SERVERS = 3
 HASH_SEED = 1000
 
 
@@ -95,7 +97,7 @@ def _in_process(world: World, *, repeats: int, sample_seconds: float) -> dict[st
 
 
 def _over_http(
-    world: World, urls: dict[str, str], *, repeats: int, sample_seconds: float
+    world: World, base_url: str, *, repeats: int, sample_seconds: float
 ) -> dict[str, list[float]]:
     from apps.files.api import FileDescriptions
     from ucloud.auth.tokens import decode_access_token
@@ -104,15 +106,17 @@ def _over_http(
 
     client = RPCClient(decode_access_token(world.token), force_http=True)
     request = {"id": world.file_id}
-    # One transport per server; the variant puts its own where the client finds it.
-    found = {name: transports.HttpTransport("files", url) for name, url in urls.items()}
+    transports._http["files"] = transports.HttpTransport("files", base_url)
+    _check_switch(base_url, world.token, request)
 
     def variant(name: str) -> Call:
         install = _switch(name == "on")
 
         def call() -> Any:
             install()
-            transports._http["files"] = found[name]
+            # Every call sets the header (the same work either way): the
+            # server observes this request, or not, as the client does.
+            transports.shared_http_client.get().headers[SWITCH_HEADER] = name
             return FileDescriptions.retrieve.call(request, client)
 
         return call
@@ -129,40 +133,59 @@ def _over_http(
         _switch(True)()
 
 
+def _check_switch(base_url: str, token: str, request: dict[str, Any]) -> None:
+    """The server observes a request when asked and only then (its Trace-Id)."""
+    import httpx
+
+    answers = {
+        name: httpx.get(
+            f"{base_url}/api/files/retrieve",
+            params=request,
+            headers={"Authorization": f"Bearer {token}", SWITCH_HEADER: name},
+        )
+        for name in ("on", "off")
+    }
+    if any(answer.status_code != 200 for answer in answers.values()):
+        raise RuntimeError(f"the switching server did not answer: {answers}")
+    if "Trace-Id" not in answers["on"].headers or "Trace-Id" in answers["off"].headers:
+        raise RuntimeError("the server did not switch its observation as the header asked")
+
+
 def measure(world: World, *, repeats: int, sample_seconds: float) -> dict[str, Any]:
     in_process = _in_process(world, repeats=repeats, sample_seconds=sample_seconds)
     pooled: dict[str, list[float]] = {"on": [], "off": []}
-    pair_ratios = []
-    for pair in range(SERVER_PAIRS):
+    server_ratios = []
+    for number in range(SERVERS):
         # Two processes of the same code differ by a few per cent in speed
-        # (hash seeds, memory layout): as much as what is measured. Each pair
-        # of servers shares a hash seed, and several pairs are pooled.
-        seed = {"PYTHONHASHSEED": str(HASH_SEED + pair)}
+        # (hash seeds, memory layout, their workers' cores): as much as what
+        # is measured, and it showed as observation's cost when one server
+        # observed and another did not. One server serves both variants;
+        # several servers, each with its own hash seed, are pooled.
         metrics_dir = tempfile.mkdtemp(prefix="ucloud-bench-metrics-")
-        on_env = {**world.server_env, **seed, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
-        off_env = {
+        env = {
             **world.server_env,
-            **seed,
-            "UCLOUD_METRICS": "false",
-            "UCLOUD_TRACING": "false",
+            "PYTHONHASHSEED": str(HASH_SEED + number),
+            "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
+            SWITCH_VARIABLE: "1",
         }
-        for env in (on_env, off_env):
-            env.pop("UCLOUD_FORCE_HTTP", None)
-        with gunicorn_server(on_env, workers=2) as on, gunicorn_server(off_env, workers=2) as off:
-            samples = _over_http(
-                world,
-                {"on": on.base_url, "off": off.base_url},
-                # A call over HTTP takes milliseconds and the load of a shared
-                # machine comes in bursts of about as long as a sample: many
-                # short pairs of samples weather them better than a few long ones.
-                repeats=repeats,
-                sample_seconds=sample_seconds,
-            )
-        shutil.rmtree(metrics_dir, ignore_errors=True)
-        pair_ratios.append(paired_ratio(samples["off"], samples["on"]))
+        env.pop("UCLOUD_FORCE_HTTP", None)
+        try:
+            with gunicorn_server(env, workers=2) as server:
+                samples = _over_http(
+                    world,
+                    server.base_url,
+                    # A call over HTTP takes milliseconds and the load of a shared
+                    # machine comes in bursts of about as long as a sample: many
+                    # short pairs of samples weather them better than a few long ones.
+                    repeats=repeats,
+                    sample_seconds=sample_seconds,
+                )
+        finally:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+        server_ratios.append(paired_ratio(samples["off"], samples["on"]))
         for name in pooled:
             pooled[name] += samples[name]
-    http = {**_figures(pooled), "server_pairs": SERVER_PAIRS, "pair_ratios": pair_ratios}
+    http = {**_figures(pooled), "servers": SERVERS, "server_ratios": server_ratios}
     return {
         "inprocess_ratio": in_process["ratio"],
         "http_ratio": http["ratio"],

@@ -6,6 +6,8 @@
         gunicorn config.wsgi:application
 """
 
+import os
+
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES, SECRET_KEY
 from ucloud.secret_settings import DEVELOPMENT_SECRET_KEY
@@ -34,3 +36,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
             "timeout": 20,
         }
     )
+
+if os.environ.get("BENCH_OBSERVATION_SWITCH"):
+    # bench.observability's server: observation on or off per request.
+    MIDDLEWARE = ["bench.observation_switch.ObservationSwitch", *MIDDLEWARE]  # noqa: F405
