@@ -78,10 +78,9 @@ class _Observed:
         if self.observation.tracing:
             # Few attributes: each costs a check and a copy on the call's path;
             # the span's name is the call, its kind the side.
-            self.span = tracing.start_span(
+            self.span, self.token = tracing.start_current_span(
                 self.name, self.kind, {"ucloud.transport": self.transport}
             )
-            self.token = current.enter(self.span)
         self.start = time.perf_counter()
         return self
 
@@ -105,8 +104,8 @@ class _Observed:
                 span.set_status(Status(StatusCode.ERROR, f"{status}"))
             if self.kind is SpanKind.SERVER:
                 holder = served_trace.get()
-                if holder is not None and not holder:
-                    holder.append(f"{span.get_span_context()[0]:032x}")  # the trace id
+                if holder is not None and not holder:  # no remote parent gave it
+                    holder.append(span.get_span_context()[0].to_bytes(16, "big").hex())
             span.end()
             current.leave(self.token)
 

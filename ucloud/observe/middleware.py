@@ -41,7 +41,9 @@ class ObservationMiddleware:
         incoming = meta.get("HTTP_TRACEPARENT", "")
         parent = tracing.parse_traceparent(incoming) if incoming else None
         token = current.enter(NonRecordingSpan(parent)) if parent is not None else None
-        holder: list[str] = []
+        # The trace id of the answer: a remote parent's, which the callee's
+        # span continues (spares formatting it again); else the callee's.
+        holder: list[str] = [] if parent is None else [incoming.split("-")[1].lower()]
         reset = served_trace.set(holder)
         try:
             response = self.get_response(request)
@@ -50,7 +52,6 @@ class ObservationMiddleware:
             if token is not None:
                 current.leave(token)
         response["Job-Id"] = job_id
-        trace_id = holder[0] if holder else incoming.split("-")[1] if parent is not None else ""
-        if trace_id:
-            response["Trace-Id"] = trace_id
+        if holder:
+            response["Trace-Id"] = holder[0]
         return response

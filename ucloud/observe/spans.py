@@ -31,7 +31,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
+from opentelemetry.context.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import (
     Link,
@@ -42,6 +44,8 @@ from opentelemetry.trace import (
     TraceFlags,
     TraceState,
 )
+from opentelemetry.trace.propagation import _SPAN_KEY
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util import types
 
 from ucloud.observe import current as current_context
@@ -88,13 +92,14 @@ class KitSpan(trace.Span, ReadableSpan):
 
     def __init__(
         self,
-        provider: TracerProvider,
         name: str,
         context: SpanContext,
         parent: SpanContext | None,
         kind: SpanKind,
         attributes: dict[str, Any],
         links: Sequence[Link],
+        resource: Resource,
+        processor: SpanProcessor,
     ) -> None:
         # ReadableSpan's fields, set directly: its constructor would make an
         # empty Resource when given none, and this one has the provider's.
@@ -105,11 +110,11 @@ class KitSpan(trace.Span, ReadableSpan):
         self._attributes: dict[str, Any] = attributes
         if links:
             self._links = tuple(links)
-        self._resource = provider.resource
+        self._resource = resource
         self._start_time = time.time_ns()
-        # The provider's processors (a private attribute of the SDK, pinned in
-        # requirements.txt): what tests and exporters added reach these spans.
-        self._processor = provider._active_span_processor
+        # The provider's processors (``processors_of``): what tests and
+        # exporters added reach these spans.
+        self._processor = processor
 
     # -- the tracing API (what code inside the span may call) ---------------
 
@@ -234,6 +239,81 @@ def start_span(
     elif not flags & TraceFlags.SAMPLED:
         return trace.NonRecordingSpan(SpanContext(trace_id, _id(64), False, flags, state))
     own = SpanContext(trace_id, random.getrandbits(64) or _id(64), False, flags, state)
-    span = KitSpan(provider, name, own, parent, kind, attributes, links)
+    span = KitSpan(
+        name, own, parent, kind, attributes, links, provider.resource, processors_of(provider)
+    )
     span._processor.on_start(span, parent_context=context)  # type: ignore[arg-type]
     return span
+
+
+def processors_of(provider: TracerProvider) -> SpanProcessor:
+    """The provider's span processors as one (a private attribute of the SDK,
+    pinned in requirements.txt): what tests and exporters added reach the
+    kit's spans through it."""
+    return provider._active_span_processor
+
+
+# The start hooks of a provider's processors: its tuple of processors when
+# last asked, and whether any of them overrides ``on_start``.
+_start_hooks: list[Any] = [None, True]
+_span_context = tuple.__new__
+
+
+def _start_hooks_of(processor: SpanProcessor) -> bool:
+    processors = getattr(processor, "_span_processors", None)
+    if processors is None:
+        return True
+    needed = any(type(each).on_start is not SpanProcessor.on_start for each in processors)
+    _start_hooks[:] = [processors, needed]
+    return needed
+
+
+def start_current_span(
+    resource: Resource,
+    processor: SpanProcessor,
+    name: str,
+    kind: SpanKind,
+    attributes: dict[str, Any],
+) -> tuple[trace.Span, Any]:
+    """``start_span`` under the current span, made current (``current.enter``)
+    in the same step; returns the span and the token ``current.leave`` takes.
+
+    Both sides of every call start their span here. Inside a request this
+    code runs with cold caches (the request's own work in between), where
+    its cost follows the code and objects it touches more than its Python
+    calls (bench/README.md, "Observability"). So it reads the context
+    variable once, makes the span context as the tuple it is (its
+    constructor's checks hold by construction: ids come from ``getrandbits``
+    and are never zero) and calls the processors' start hooks only when one
+    has any. With another runtime context than OpenTelemetry's default, it
+    is ``current.enter`` of an ordinary kit span.
+    """
+    variable = current_context._variable
+    values: Any = None if variable is None else variable.get()
+    found = trace.get_current_span() if values is None else values.get(_SPAN_KEY)
+    parent: SpanContext | None = None
+    state: TraceState
+    if found is not None:
+        parent = found.get_span_context()
+        trace_id, _, _, flags, state, valid = parent
+        if not valid:
+            parent = None
+    if parent is None:
+        trace_id, flags, state = _id(128), SAMPLED, DEFAULT_TRACE_STATE
+    span_id = random.getrandbits(64) or _id(64)
+    span: trace.Span
+    if flags & TraceFlags.SAMPLED:
+        own = _span_context(SpanContext, (trace_id, span_id, False, flags, state, True))
+        span = KitSpan(name, own, parent, kind, attributes, (), resource, processor)
+        hooks = _start_hooks
+        if getattr(processor, "_span_processors", None) is not hooks[0]:
+            _start_hooks_of(processor)
+        if hooks[1]:
+            processor.on_start(span, parent_context=None)  # type: ignore[arg-type]
+    else:
+        span = trace.NonRecordingSpan(SpanContext(trace_id, span_id, False, flags, state))
+    if values is None:
+        return span, current_context.enter(span)
+    copied = values.copy()
+    copied[_SPAN_KEY] = span
+    return span, variable.set(Context(copied))  # type: ignore[union-attr]

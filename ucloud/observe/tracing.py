@@ -7,6 +7,7 @@ admin reads (``ucloud.observe.spanstore``). The provider is made on first
 use in each process (after a fork, too), never at import::
 
     span = start_span("files.share", SpanKind.SERVER, {"ucloud.transport": "local"})
+    span, token = start_current_span("files.share", SpanKind.SERVER, {})  # and current
     traceparent(span.get_span_context())     # "00-4bf9...-00f0...-01"
     provider().add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))  # tests
 """
@@ -24,6 +25,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
 from ucloud import serving
 from ucloud.observe import current, spans, spanstore
@@ -41,7 +43,24 @@ EXPORT_QUEUE = 16384
 EXPORT_BATCH = 2048
 
 _lock = threading.Lock()
-_state: dict[str, Any] = {"pid": 0, "provider": None, "tracer": None, "sampler_decides": False}
+_span_context = tuple.__new__
+_state: dict[str, Any] = {
+    "pid": 0,
+    "provider": None,
+    "tracer": None,
+    "resource": None,
+    "processor": None,
+    "sampler_decides": False,
+}
+
+
+def _forget_after_fork() -> None:
+    # The child makes its own provider on first use: its parent's export
+    # thread did not come along, and its spans name the child's process id.
+    _state.update(pid=0, provider=None, tracer=None, resource=None, processor=None)
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def otlp_configured() -> bool:
@@ -100,6 +119,8 @@ def provider() -> TracerProvider:
                 pid=os.getpid(),
                 provider=made,
                 tracer=made.get_tracer("ucloud"),
+                resource=made.resource,
+                processor=spans.processors_of(made),
                 # The SDK reads the same variable for the provider's sampler.
                 sampler_decides=bool(os.environ.get("OTEL_TRACES_SAMPLER")),
             )
@@ -141,6 +162,21 @@ def start_span(
     )
 
 
+def start_current_span(
+    name: str, kind: SpanKind, attributes: dict[str, Any]
+) -> tuple[trace.Span, Any]:
+    """A kit span under the current one, made current; with the token that
+    ``current.leave`` takes (``spans.start_current_span``)."""
+    # No process id check (a system call): a forked child forgets the
+    # provider at the fork (``_forget_after_fork``).
+    if _state["provider"] is None:
+        provider()
+    if _state["sampler_decides"]:
+        span = start_span(name, kind, attributes)
+        return span, current.enter(span)
+    return spans.start_current_span(_state["resource"], _state["processor"], name, kind, attributes)
+
+
 def flush() -> None:
     """Hand every finished span of this process to its exporter now."""
     if _state["provider"] is not None and _state["pid"] == os.getpid():
@@ -172,7 +208,12 @@ def traceparent(context: SpanContext) -> str:
     trace_id, span_id, _, flags, _, valid = context
     if not valid:
         return ""
-    return f"00-{trace_id:032x}-{span_id:016x}-{int(flags):02x}"
+    # Bytes to hex rather than a format spec per number: the same text, and
+    # about a third less time with cold caches, as inside a request.
+    return "-".join(
+        ("00", trace_id.to_bytes(16, "big").hex(), span_id.to_bytes(8, "big").hex(),
+         (flags & 0xFF).to_bytes(1, "big").hex())
+    )  # fmt: skip
 
 
 def current_traceparent() -> str:
@@ -185,12 +226,11 @@ def parse_traceparent(value: str) -> SpanContext | None:
     if len(parts) != 4 or len(parts[1]) != 32 or len(parts[2]) != 16:
         return None
     try:
-        context = SpanContext(
-            trace_id=int(parts[1], 16),
-            span_id=int(parts[2], 16),
-            is_remote=True,
-            trace_flags=TraceFlags(int(parts[3], 16) & 0xFF),
-        )
+        trace_id, span_id = int(parts[1], 16), int(parts[2], 16)
+        flags = TraceFlags(int(parts[3], 16) & 0xFF)
     except ValueError:
         return None
-    return context if context[5] else None  # its is_valid
+    if not trace_id or not span_id:  # all zeros: invalid (32 and 16 digits fit their ranges)
+        return None
+    # The tuple the constructor would make: its checks are the ones above.
+    return _span_context(SpanContext, (trace_id, span_id, True, flags, DEFAULT_TRACE_STATE, True))

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
-from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace import (
+    Link,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+    TraceState,
+)
 
-from ucloud.observe import spans, spanstore, tracing
+from ucloud.observe import current, spans, spanstore, tracing
 
 REMOTE = SpanContext(0xABC, 0xDEF, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED))
 
@@ -216,3 +225,97 @@ def test_the_redis_store_keeps_the_newest_spans_of_a_batch(caught, redis_url):
         assert [record["name"] for record in store.records()] == ["c", "b"]
     finally:
         store.clear()
+
+
+def _start_current(provider: TracerProvider, name: str) -> tuple[trace.Span, object]:
+    return spans.start_current_span(
+        provider.resource, spans.processors_of(provider), name, SpanKind.CLIENT, {}
+    )
+
+
+def test_a_current_span_continues_the_current_trace_and_becomes_current(caught):
+    provider, exporter = caught
+    outer, outer_token = _start_current(provider, "files.share")
+    assert trace.get_current_span() is outer
+    inner, inner_token = _start_current(provider, "accounts.lookup")
+    assert trace.get_current_span() is inner
+    current.leave(inner_token)
+    inner.end()
+    assert trace.get_current_span() is outer
+    current.leave(outer_token)
+    outer.end()
+    assert trace.get_current_span() is trace.INVALID_SPAN
+
+    by_name = {span.name: span for span in exporter.get_finished_spans()}
+    assert by_name["files.share"].parent is None
+    assert by_name["accounts.lookup"].parent == outer.get_span_context()
+    assert by_name["accounts.lookup"].context.trace_id == outer.get_span_context().trace_id
+    # The context made as a tuple is what the constructor would have made.
+    made = inner.get_span_context()
+    assert made == SpanContext(made.trace_id, made.span_id, False, made.trace_flags)
+    assert made.is_valid
+    assert not made.is_remote
+    assert made.trace_state == TraceState()
+
+
+def test_a_current_span_follows_an_unsampled_parent(caught):
+    provider, exporter = caught
+    unsampled = SpanContext(0xABC, 0xDEF, True, TraceFlags(TraceFlags.DEFAULT))
+    parent_token = current.enter(trace.NonRecordingSpan(unsampled))
+    try:
+        span, token = _start_current(provider, "files.share")
+        current.leave(token)
+        span.end()
+    finally:
+        current.leave(parent_token)
+
+    assert not span.is_recording()
+    assert span.get_span_context().trace_id == 0xABC
+    assert exporter.get_finished_spans() == ()
+
+
+def test_start_hooks_run_for_processors_that_have_one():
+    class Starts(SpanProcessor):
+        def __init__(self) -> None:
+            self.started: list[str] = []
+
+        def on_start(self, span, parent_context=None):
+            self.started.append(span.name)
+
+    provider = TracerProvider()
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(spanstore.MemoryProcessor(spanstore.MemoryStore(10)))
+    first, token = _start_current(provider, "no hook yet")
+    current.leave(token)
+    first.end()
+    hooks = Starts()
+    provider.add_span_processor(hooks)  # added later: the next span sees it
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    second, token = _start_current(provider, "hooked")
+    current.leave(token)
+    second.end()
+
+    assert hooks.started == ["hooked"]
+    assert [span.name for span in exporter.get_finished_spans()] == ["hooked"]
+
+
+def test_a_forked_child_makes_its_own_provider():
+    parent = tracing.provider()
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: report, then leave without running pytest's exit
+        try:
+            forgotten = tracing._state["provider"] is None
+            span, token = tracing.start_current_span("files.share", SpanKind.SERVER, {})
+            current.leave(token)
+            own = tracing.provider() is not parent
+            resource_pid = span.resource.attributes["process.pid"]
+            os.write(write, f"{forgotten} {own} {resource_pid == os.getpid()}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        reported = answer.read()
+    os.waitpid(child, 0)
+    assert reported == "True True True"
+    assert tracing.provider() is parent
