@@ -6,6 +6,8 @@ temporary SQLite file (or the database of ``DATABASE_URL`` when set)::
     world = prepare()
     try: ... world.token, world.file_id ...
     finally: world.cleanup()
+
+    with multiprocess_world() as world: ...     # metrics as under gunicorn
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,3 +109,20 @@ def prepare() -> World:
         temp_dir=temp_dir,
         server_env=env,
     )
+
+
+@contextmanager
+def multiprocess_world() -> Iterator[World]:
+    """``prepare()`` with metrics in multiprocess mode, as under gunicorn (the
+    mode is chosen when the first metric is made, during Django's setup);
+    the world and the metrics' folder go when the block ends."""
+    metrics_dir = tempfile.mkdtemp(prefix="ucloud-bench-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        world = prepare()
+        try:
+            yield world
+        finally:
+            world.cleanup()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -17,11 +17,8 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import pstats
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
-from bench.environment import World, prepare  # noqa: E402
+from bench.environment import World, multiprocess_world  # noqa: E402
 from bench.measure import Call  # noqa: E402
 from bench.server import gunicorn_server  # noqa: E402
 from bench.wsgi_handler import request_sender  # noqa: E402
@@ -149,16 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--top", type=int, default=0, help="also list the N functions added most")
     args = parser.parse_args(argv)
-    # Metrics in multiprocess mode, as under gunicorn (chosen when the first
-    # metric is made, during Django's setup).
-    metrics_dir = tempfile.mkdtemp(prefix="ucloud-bench-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    world = prepare()
-    try:
+    with multiprocess_world() as world:
         sides = {"callee (WSGI, traceparent)": _callee(world), "caller (HTTP)": _caller(world)}
-    finally:
-        world.cleanup()
-        shutil.rmtree(metrics_dir, ignore_errors=True)
     print(render(sides, args.top))
     return 0
 

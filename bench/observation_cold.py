@@ -25,11 +25,8 @@ and metrics to multiprocess files, as under gunicorn::
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
-from bench.environment import prepare  # noqa: E402
+from bench.environment import multiprocess_world  # noqa: E402
 from bench.measure import collector_paused  # noqa: E402
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -132,16 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=1000, help="timings per side and variant")
     args = parser.parse_args(argv)
-    # Metrics in multiprocess mode, as under gunicorn (chosen when the first
-    # metric is made, during Django's setup).
-    metrics_dir = tempfile.mkdtemp(prefix="ucloud-bench-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    world = prepare()
-    try:
+    with multiprocess_world():
         print(render(measure(args.rounds)))
-    finally:
-        world.cleanup()
-        shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 
