@@ -5,9 +5,10 @@ millisecond or more of other work (Django, DRF, the database driver, other
 processes on the same cores), which has pushed its code and objects out of
 the CPU's caches. Timed in a loop, the same code finds them all cached and
 looks ten times cheaper than it is. Here each side of a ``files.retrieve``
-is timed right after a walk through a buffer larger than the last-level
-cache, and then once more at once (warm), a median over many rounds; with
-metrics alone, tracing alone, and both:
+is timed right after copying a buffer larger than the last-level cache,
+and then once more at once (warm), a median over many rounds; with
+observation's objects but nothing observed ("neither"), metrics alone,
+tracing alone, and both:
 
 * the caller: ``CallObservation.calling`` around ``inject`` (the client
   span and its ``traceparent``, the client's counter and histogram);
