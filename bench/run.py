@@ -180,7 +180,7 @@ def measure_all(world: World, args: argparse.Namespace) -> dict[str, Any]:
         print(f"{wrk.describe()} x{post_repeats}: POST files.create ...", flush=True)
         endpoints = load.create_endpoints()
         post = load.compare(server, world.token, endpoints, settings=wrk, repeats=post_repeats)
-    print("metrics and tracing on / off: in process, and over HTTP to two servers ...", flush=True)
+    print("metrics and tracing on / off: in process, and over HTTP to 3 servers ...", flush=True)
     observed = observability.measure(
         world, repeats=local_repeats, sample_seconds=0.08 if args.quick else 0.1
     )
