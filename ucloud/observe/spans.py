@@ -256,24 +256,34 @@ def processors_of(provider: TracerProvider) -> SpanProcessor:
 # The start hooks of a provider's processors: its tuple of processors when
 # last asked, and whether any of them overrides ``on_start``.
 _start_hooks: list[Any] = [None, True]
-_span_context = tuple.__new__
+_new_tuple = tuple.__new__
 
 
-def _start_hooks_of(processor: SpanProcessor) -> bool:
+def _needs_start_hooks(processor: SpanProcessor) -> bool:
+    """Whether a processor does anything when a span starts (the kit's own act
+    when spans end). Kept until the SDK's tuple of processors changes, as it
+    does when a test or an exporter adds one; any other processor is asked
+    every time."""
     processors = getattr(processor, "_span_processors", None)
     if processors is None:
         return True
-    needed = any(type(each).on_start is not SpanProcessor.on_start for each in processors)
-    _start_hooks[:] = [processors, needed]
-    return needed
+    cached, needed = _start_hooks
+    if processors is not cached:
+        needed = any(type(each).on_start is not SpanProcessor.on_start for each in processors)
+        _start_hooks[:] = [processors, needed]
+    return bool(needed)
+
+
+def valid_span_context(
+    trace_id: int, span_id: int, is_remote: bool, flags: TraceFlags, state: TraceState
+) -> SpanContext:
+    """The span context of ids known valid (non-zero, in range), made as the
+    tuple it is: ``SpanContext``'s constructor would only check them again."""
+    return _new_tuple(SpanContext, (trace_id, span_id, is_remote, flags, state, True))
 
 
 def start_current_span(
-    resource: Resource,
-    processor: SpanProcessor,
-    name: str,
-    kind: SpanKind,
-    attributes: dict[str, Any],
+    provider: TracerProvider, name: str, kind: SpanKind, attributes: dict[str, Any]
 ) -> tuple[trace.Span, Any]:
     """``start_span`` under the current span, made current (``current.enter``)
     in the same step; returns the span and the token ``current.leave`` takes.
@@ -303,12 +313,10 @@ def start_current_span(
     span_id = random.getrandbits(64) or _id(64)
     span: trace.Span
     if flags & TraceFlags.SAMPLED:
-        own = _span_context(SpanContext, (trace_id, span_id, False, flags, state, True))
-        span = KitSpan(name, own, parent, kind, attributes, (), resource, processor)
-        hooks = _start_hooks
-        if getattr(processor, "_span_processors", None) is not hooks[0]:
-            _start_hooks_of(processor)
-        if hooks[1]:
+        own = valid_span_context(trace_id, span_id, False, flags, state)
+        processor = processors_of(provider)
+        span = KitSpan(name, own, parent, kind, attributes, (), provider.resource, processor)
+        if _needs_start_hooks(processor):
             processor.on_start(span, parent_context=None)  # type: ignore[arg-type]
     else:
         span = trace.NonRecordingSpan(SpanContext(trace_id, span_id, False, flags, state))

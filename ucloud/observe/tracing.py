@@ -43,13 +43,10 @@ EXPORT_QUEUE = 16384
 EXPORT_BATCH = 2048
 
 _lock = threading.Lock()
-_span_context = tuple.__new__
 _state: dict[str, Any] = {
     "pid": 0,
     "provider": None,
     "tracer": None,
-    "resource": None,
-    "processor": None,
     "sampler_decides": False,
 }
 
@@ -57,7 +54,7 @@ _state: dict[str, Any] = {
 def _forget_after_fork() -> None:
     # The child makes its own provider on first use: its parent's export
     # thread did not come along, and its spans name the child's process id.
-    _state.update(pid=0, provider=None, tracer=None, resource=None, processor=None)
+    _state.update(pid=0, provider=None, tracer=None)
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
@@ -119,8 +116,6 @@ def provider() -> TracerProvider:
                 pid=os.getpid(),
                 provider=made,
                 tracer=made.get_tracer("ucloud"),
-                resource=made.resource,
-                processor=spans.processors_of(made),
                 # The SDK reads the same variable for the provider's sampler.
                 sampler_decides=bool(os.environ.get("OTEL_TRACES_SAMPLER")),
             )
@@ -169,12 +164,13 @@ def start_current_span(
     ``current.leave`` takes (``spans.start_current_span``)."""
     # No process id check (a system call): a forked child forgets the
     # provider at the fork (``_forget_after_fork``).
-    if _state["provider"] is None:
-        provider()
+    made = _state["provider"]
+    if made is None:
+        made = provider()
     if _state["sampler_decides"]:
         span = start_span(name, kind, attributes)
         return span, current.enter(span)
-    return spans.start_current_span(_state["resource"], _state["processor"], name, kind, attributes)
+    return spans.start_current_span(made, name, kind, attributes)
 
 
 def flush() -> None:
@@ -232,5 +228,4 @@ def parse_traceparent(value: str) -> SpanContext | None:
         return None
     if not trace_id or not span_id:  # all zeros: invalid (32 and 16 digits fit their ranges)
         return None
-    # The tuple the constructor would make: its checks are the ones above.
-    return _span_context(SpanContext, (trace_id, span_id, True, flags, DEFAULT_TRACE_STATE, True))
+    return spans.valid_span_context(trace_id, span_id, True, flags, DEFAULT_TRACE_STATE)

@@ -228,9 +228,7 @@ def test_the_redis_store_keeps_the_newest_spans_of_a_batch(caught, redis_url):
 
 
 def _start_current(provider: TracerProvider, name: str) -> tuple[trace.Span, object]:
-    return spans.start_current_span(
-        provider.resource, spans.processors_of(provider), name, SpanKind.CLIENT, {}
-    )
+    return spans.start_current_span(provider, name, SpanKind.CLIENT, {})
 
 
 def test_a_current_span_continues_the_current_trace_and_becomes_current(caught):
@@ -297,6 +295,12 @@ def test_start_hooks_run_for_processors_that_have_one():
 
     assert hooks.started == ["hooked"]
     assert [span.name for span in exporter.get_finished_spans()] == ["hooked"]
+    # A processor that is not the SDK's tuple of processors is asked every
+    # time, whatever another provider's processors needed before it.
+    quiet = TracerProvider()
+    quiet.add_span_processor(spanstore.MemoryProcessor(spanstore.MemoryStore(10)))
+    assert not spans._needs_start_hooks(spans.processors_of(quiet))
+    assert spans._needs_start_hooks(Starts())
 
 
 def test_a_forked_child_makes_its_own_provider():
