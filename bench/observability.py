@@ -106,8 +106,6 @@ def _over_http(
 
     client = RPCClient(decode_access_token(world.token), force_http=True)
     request = {"id": world.file_id}
-    transports._http["files"] = transports.HttpTransport("files", base_url)
-    _check_switch(base_url, world.token, request)
 
     def variant(name: str) -> Call:
         install = _switch(name == "on")
@@ -122,6 +120,8 @@ def _over_http(
         return call
 
     try:
+        transports._http["files"] = transports.HttpTransport("files", base_url)
+        _check_switch(base_url, world.token, request)
         return _samples(
             {"on": variant("on"), "off": variant("off")},
             repeats=repeats,

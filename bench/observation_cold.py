@@ -12,9 +12,10 @@ tracing alone, and both:
 
 * the caller: ``CallObservation.calling`` around ``inject`` (the client
   span and its ``traceparent``, the client's counter and histogram);
-* the callee: the middleware's step for a caller's ``traceparent`` (parsed
-  and made current) around ``CallObservation.serving`` (the server span,
-  the ``Trace-Id`` kept for the answer, the server's counter and histogram).
+* the callee: ``ObservationMiddleware`` with a caller's ``traceparent``
+  (parsed and made current, the ``Job-Id`` and ``Trace-Id`` of the answer)
+  around ``CallObservation.serving`` (the server span, the server's counter
+  and histogram).
 
 Spans go to the store ``make bench`` would use (Redis with ``REDIS_URL``)
 and metrics to multiprocess files, as under gunicorn::
@@ -51,14 +52,17 @@ VARIANTS = {
 
 
 def _sides(metrics: bool, tracing: bool) -> dict[str, Callable[[], object]]:
-    from opentelemetry.trace import NonRecordingSpan
+    from django.http import HttpResponse
+    from django.test import RequestFactory
 
     from apps.files.api import FileDescriptions
-    from ucloud.observe import current
-    from ucloud.observe.calls import CallObservation, served_trace
-    from ucloud.observe.tracing import parse_traceparent
+    from ucloud import observers
+    from ucloud.observe.calls import CallObservation
+    from ucloud.observe.middleware import ObservationMiddleware
 
     observation = CallObservation(metrics=metrics, tracing=tracing)
+    # The middleware asks the installed observer whether it traces.
+    observers.install(calls=observation)
     call = FileDescriptions.retrieve
 
     def caller() -> object:
@@ -67,20 +71,19 @@ def _sides(metrics: bool, tracing: bool) -> dict[str, Callable[[], object]]:
             observation.inject(headers)
         return headers
 
+    # One request and one answer, made before timing and used again: the
+    # middleware and the callee's side are timed, not Django building them.
+    request = RequestFactory().get("/api/files/retrieve", HTTP_TRACEPARENT=TRACEPARENT)
+    answer = HttpResponse()
+
+    def serve(request: object) -> HttpResponse:
+        with observation.serving(call, "remote", "job"):
+            return answer
+
+    middleware = ObservationMiddleware(serve)
+
     def callee() -> object:
-        # As ObservationMiddleware does for a request with a traceparent.
-        parent = parse_traceparent(TRACEPARENT)
-        token = current.enter(NonRecordingSpan(parent)) if parent is not None else None
-        holder = [TRACEPARENT.split("-")[1]]
-        reset = served_trace.set(holder)
-        try:
-            with observation.serving(call, "remote", "job"):
-                pass
-        finally:
-            served_trace.reset(reset)
-            if token is not None:
-                current.leave(token)
-        return holder
+        return middleware(request)
 
     return {"caller": caller, "callee": callee}
 
